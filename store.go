@@ -1,0 +1,143 @@
+package hookshot
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps webhooks, events, deliveries and attempts, and is the
+// delivery queue: each in-progress delivery row carries its due time and a
+// lease. Every method is safe for concurrent use, and several processes may
+// share one Store when the engine behind it allows that (PostgreSQL).
+//
+// Methods return ErrNotFound (wrapped) when the thing they address does not
+// exist, and other errors only for failures of the store itself.
+type Store interface {
+	// CreateWebhook inserts w and sets its ID, CreatedAt and UpdatedAt. When
+	// validation is not nil it is inserted in the same transaction and
+	// becomes w's current validation delivery (Validation.DeliveryID).
+	CreateWebhook(ctx context.Context, w *Webhook, validation *Delivery) error
+	// Webhook returns one webhook of a study, or ErrNotFound.
+	Webhook(ctx context.Context, studyID, id int64) (*Webhook, error)
+	// Webhooks returns a study's webhooks, oldest first.
+	Webhooks(ctx context.Context, studyID int64) ([]*Webhook, error)
+	// UpdateWebhook saves every field of w but ID, StudyID and CreatedAt,
+	// and sets UpdatedAt. When validation is not nil it is inserted in the
+	// same transaction and becomes w's current validation delivery. Returns
+	// ErrNotFound when w does not exist in its study.
+	UpdateWebhook(ctx context.Context, w *Webhook, validation *Delivery) error
+	// DeleteWebhook removes a webhook with its deliveries and attempts, or
+	// returns ErrNotFound.
+	DeleteWebhook(ctx context.Context, studyID, id int64) error
+
+	// PublishEvent inserts ev and its deliveries in one transaction. With a
+	// key, a publication under the same key and study that has not expired
+	// is answered instead, creating nothing (Publication.Replayed); a key
+	// reused with another RequestHash is ErrIdempotencyMismatch.
+	PublishEvent(ctx context.Context, ev *Event, deliveries []*Delivery, key *IdempotencyKey) (*Publication, error)
+
+	// Delivery returns one delivery of a webhook with its attempts, oldest
+	// attempt first, or ErrNotFound.
+	Delivery(ctx context.Context, webhookID int64, id string) (*Delivery, []*Attempt, error)
+	// Deliveries lists a webhook's deliveries newest first.
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// ResendDelivery puts a finished delivery back in progress, due at now,
+	// with room for exactly one more attempt. Returns ErrNotFound, or
+	// ErrDeliveryInProgress when it has not finished.
+	ResendDelivery(ctx context.Context, webhookID int64, id string, now time.Time) (*Delivery, error)
+
+	// ClaimDeliveries leases up to c.Limit due deliveries to c.Owner, oldest
+	// due first, skipping c.SkipWebhooks and deliveries whose lease has not
+	// run out. Rows claimed by one caller are not claimed by another until
+	// the lease runs out or is released.
+	ClaimDeliveries(ctx context.Context, c Claim) ([]*Job, error)
+	// RecordResults stores each result's attempt and moves its delivery on
+	// (and its webhook's validation state, for validation deliveries), all
+	// in one transaction. A delivery deleted meanwhile is skipped; one whose
+	// lease passed to another owner gets its attempt stored but keeps the
+	// other owner's state.
+	RecordResults(ctx context.Context, owner string, results []*Result) error
+	// ReleaseDeliveries gives up owner's leases on the given deliveries so
+	// that any process may claim them at once.
+	ReleaseDeliveries(ctx context.Context, owner string, ids []string) error
+
+	// Ping reports whether the store can be reached.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Waker is implemented by stores that can tell other processes sharing the
+// database that deliveries are due (PostgreSQL's LISTEN/NOTIFY). The channel
+// receives a value when another process published, resent or validated.
+type Waker interface {
+	Wakeups(ctx context.Context) (<-chan struct{}, error)
+}
+
+// IdempotencyKey makes a publish safe to repeat.
+type IdempotencyKey struct {
+	Key string
+	// RequestHash identifies the request body, so that a key reused for a
+	// different request is caught instead of silently answered.
+	RequestHash string
+	// NotBefore: a stored key created before this time has expired and is
+	// replaced.
+	NotBefore time.Time
+}
+
+// Publication is what a publish created, or found under its idempotency key.
+type Publication struct {
+	Event      *Event
+	Deliveries []*Delivery
+	Replayed   bool
+}
+
+// DeliveryFilter selects a page of one webhook's deliveries.
+type DeliveryFilter struct {
+	WebhookID int64
+	Status    DeliveryStatus // empty for any
+	Event     string         // empty for any
+	// Before, when set, starts the page after this position (exclusive) in
+	// newest-first order.
+	Before *Cursor
+	Limit  int
+}
+
+// Cursor is a position in a newest-first list of deliveries.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Claim asks for due deliveries.
+type Claim struct {
+	Owner        string
+	Now          time.Time
+	LeaseFor     time.Duration
+	Limit        int
+	SkipWebhooks []int64
+}
+
+// Job is a claimed delivery with everything needed to attempt it.
+type Job struct {
+	Delivery *Delivery
+	Webhook  *Webhook
+	// Payload is the body to send: the event's payload, or the validation
+	// body for validation deliveries.
+	Payload []byte
+}
+
+// Result is the outcome of one attempt, to be recorded.
+type Result struct {
+	Attempt *Attempt
+	// Status, NextAttemptAt and MaxAttempts are the delivery's new state.
+	Status        DeliveryStatus
+	NextAttemptAt time.Time
+	MaxAttempts   int
+	// Validation is set for validation deliveries: the webhook's new
+	// validation state, applied only while this delivery is still the
+	// webhook's current validation delivery.
+	Validation *ValidationStatus
+	// WebhookID lets the store find the webhook for Validation.
+	WebhookID int64
+}
