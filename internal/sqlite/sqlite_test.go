@@ -1,0 +1,179 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/sqlite"
+	"github.com/hookshot/hookshot/internal/storetest"
+)
+
+func open(tb testing.TB, path string) *sqlite.Store {
+	tb.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		tb.Fatalf("Open(%s): %v", path, err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) hookshot.Store {
+		return open(t, filepath.Join(t.TempDir(), "hookshot.db"))
+	})
+}
+
+// Re-opening a database applies nothing again, and keeps its data.
+func TestMigrateOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookshot.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	w := &hookshot.Webhook{StudyID: 1, URL: "https://receiver.example/", Auth: hookshot.Auth{Type: hookshot.AuthNone},
+		Validation: hookshot.Validation{Status: hookshot.ValidationPending}}
+	if err := s.CreateWebhook(ctx, w, nil); err != nil {
+		t.Fatalf("CreateWebhook: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	applied := func() map[string]int64 {
+		t.Helper()
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Query(`SELECT version, applied_at FROM schema_migrations`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int64{}
+		for rows.Next() {
+			var v string
+			var at int64
+			if err := rows.Scan(&v, &at); err != nil {
+				t.Fatal(err)
+			}
+			out[v] = at
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	first := applied()
+	if len(first) != len(sqlite.Migrations()) {
+		t.Fatalf("schema_migrations has %v, want every one of %v", first, sqlite.Migrations())
+	}
+
+	s = open(t, path)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if again := applied(); !reflect.DeepEqual(again, first) {
+		t.Errorf("schema_migrations changed on reopening: %v, was %v", again, first)
+	}
+	if _, err := s.Webhook(ctx, 1, w.ID); err != nil {
+		t.Errorf("webhook lost on reopening: %v", err)
+	}
+}
+
+// Migrations are named like the PostgreSQL store's, in order.
+func TestMigrations(t *testing.T) {
+	got := sqlite.Migrations()
+	if len(got) == 0 || got[0] != "0001_init" {
+		t.Errorf("Migrations() = %v, want 0001_init first", got)
+	}
+}
+
+// BenchmarkClaimRecord measures the queue's hot path: claiming batches of
+// 256 due deliveries and recording a result for each, as the engine does
+// under load. Reports deliveries (one claim plus one record) per second.
+func BenchmarkClaimRecord(b *testing.B) {
+	const (
+		batch    = 256
+		webhooks = 50
+	)
+	ctx := context.Background()
+	s := open(b, filepath.Join(b.TempDir(), "hookshot.db"))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var hooks []*hookshot.Webhook
+	for i := range webhooks {
+		w := &hookshot.Webhook{StudyID: 1, URL: fmt.Sprintf("https://receiver.example/%d", i),
+			Auth: hookshot.Auth{Type: hookshot.AuthHMAC}, SealedCredentials: make([]byte, 64),
+			Events: []string{hookshot.EventUpload}, Active: true,
+			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
+		if err := s.CreateWebhook(ctx, w, nil); err != nil {
+			b.Fatal(err)
+		}
+		hooks = append(hooks, w)
+	}
+	payload := []byte(`{"status":"completed","firstEpochUTC":"2016-06-14T20:46:00.0000000",` +
+		`"lastEpochUTC":"2016-06-14T20:47:00.0000000","uploadId":"85045","subjectId":"44732","studyId":"1"}`)
+	// fill publishes events, each to every webhook, until n deliveries are
+	// due; publishing is not part of the measurement.
+	fill := func(n int) {
+		for n > 0 {
+			ev := &hookshot.Event{ID: uuid.NewString(), StudyID: 1, Type: hookshot.EventUpload,
+				Payload: payload, TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", CreatedAt: now}
+			var ds []*hookshot.Delivery
+			for _, w := range hooks[:min(len(hooks), n)] {
+				ds = append(ds, &hookshot.Delivery{ID: uuid.NewString(), WebhookID: w.ID, StudyID: 1,
+					Event: ev.Type, Status: hookshot.DeliveryInProgress, MaxAttempts: 5,
+					NextAttemptAt: now, TraceParent: ev.TraceParent, CreatedAt: now, UpdatedAt: now})
+			}
+			if _, err := s.PublishEvent(ctx, ev, ds, nil); err != nil {
+				b.Fatal(err)
+			}
+			n -= len(ds)
+		}
+	}
+
+	delivered := 0
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		fill(batch)
+		b.StartTimer()
+		jobs, err := s.ClaimDeliveries(ctx, hookshot.Claim{Owner: "bench", Now: now, LeaseFor: time.Minute, Limit: batch})
+		if err != nil {
+			b.Fatal(err)
+		}
+		results := make([]*hookshot.Result, len(jobs))
+		for k, j := range jobs {
+			results[k] = &hookshot.Result{
+				Attempt: &hookshot.Attempt{DeliveryID: j.Delivery.ID, Number: j.Delivery.Attempts + 1,
+					StartedAt: now, Duration: 42 * time.Millisecond,
+					Request: hookshot.AttemptRequest{URL: j.Webhook.URL, Body: j.Payload, Headers: map[string][]string{
+						"Content-Type": {"application/json; charset=utf-8"}, "X-Actigraph-Delivery": {j.Delivery.ID}}},
+					Response: &hookshot.AttemptResponse{Status: 200, Body: []byte("ok")}},
+				Status:        hookshot.DeliverySucceeded,
+				NextAttemptAt: now,
+				MaxAttempts:   j.Delivery.MaxAttempts,
+				WebhookID:     j.Delivery.WebhookID,
+			}
+		}
+		if err := s.RecordResults(ctx, "bench", results); err != nil {
+			b.Fatal(err)
+		}
+		delivered += len(jobs)
+	}
+	b.ReportMetric(float64(delivered)/b.Elapsed().Seconds(), "deliveries/s")
+}
