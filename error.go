@@ -14,7 +14,8 @@ var (
 
 // Error codes, each mapped to one HTTP status by the API.
 const (
-	EInvalid      = "invalid"      // bad input: 400 or 422
+	EMalformed    = "malformed"    // unreadable input: 400
+	EInvalid      = "invalid"      // well-formed but wrong input: 422
 	ENotFound     = "not_found"    // 404
 	EConflict     = "conflict"     // 409
 	EUnauthorized = "unauthorized" // 401

@@ -1,8 +1,12 @@
 package hookshot
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/hookshot/hookshot/webhook"
 )
 
 // Event type names as they appear in the API, in X-ActiGraph-Event and in
@@ -191,4 +195,11 @@ type AttemptResponse struct {
 	Status  int
 	Headers http.Header
 	Body    []byte
+}
+
+// ValidationBody returns the body of a validation request (SPEC §5), e.g.
+// {"WebhookId":"74","ValidationCode":"<code>"}.
+func ValidationBody(webhookID int64, code string) []byte {
+	b, _ := json.Marshal(webhook.ValidationRequest{WebhookId: strconv.FormatInt(webhookID, 10), ValidationCode: code})
+	return b
 }

@@ -21,10 +21,12 @@ type Store interface {
 	Webhook(ctx context.Context, studyID, id int64) (*Webhook, error)
 	// Webhooks returns a study's webhooks, oldest first.
 	Webhooks(ctx context.Context, studyID int64) ([]*Webhook, error)
-	// UpdateWebhook saves every field of w but ID, StudyID and CreatedAt,
-	// and sets UpdatedAt. When validation is not nil it is inserted in the
-	// same transaction and becomes w's current validation delivery. Returns
-	// ErrNotFound when w does not exist in its study.
+	// UpdateWebhook saves every field of w but ID, StudyID, CreatedAt and
+	// Validation, and sets UpdatedAt. Validation is saved only with a new
+	// validation delivery, which is inserted in the same transaction and
+	// becomes w's current one; otherwise the stored validation state is
+	// kept (a result may have been recorded since w was read) and copied
+	// into w. Returns ErrNotFound when w does not exist in its study.
 	UpdateWebhook(ctx context.Context, w *Webhook, validation *Delivery) error
 	// DeleteWebhook removes a webhook with its deliveries and attempts, or
 	// returns ErrNotFound.
@@ -122,8 +124,8 @@ type Claim struct {
 type Job struct {
 	Delivery *Delivery
 	Webhook  *Webhook
-	// Payload is the body to send: the event's payload, or the validation
-	// body for validation deliveries.
+	// Payload is the body to send: the event's payload, or for validation
+	// deliveries ValidationBody.
 	Payload []byte
 }
 

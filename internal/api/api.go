@@ -1,0 +1,174 @@
+// Package api serves Hookshot's JSON API (SPEC §7). Handlers only speak
+// HTTP: they parse, call the service, and render; errors become RFC 9457
+// problem documents in one place (problem.go).
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/service"
+)
+
+// Authenticator turns a bearer token into a Principal, or returns an
+// EUnauthorized error.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*hookshot.Principal, error)
+}
+
+// AdminToken accepts one operator-given token as an admin
+// (HOOKSHOT_ADMIN_TOKEN). The comparison takes constant time, and the token
+// is kept only in memory.
+type AdminToken string
+
+// Authenticate implements Authenticator.
+func (t AdminToken) Authenticate(_ context.Context, token string) (*hookshot.Principal, error) {
+	if t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
+		return &hookshot.Principal{Name: "admin-token", Admin: true}, nil
+	}
+	return nil, hookshot.Errorf(hookshot.EUnauthorized, "The bearer token is not valid.")
+}
+
+// Options tune the API.
+type Options struct {
+	// MaxBody bounds a request body. Default 1 MiB.
+	MaxBody int64
+	// Metrics, when set, serves GET /metrics (Prometheus). Like the health
+	// checks it needs no token: it holds counts and timings only.
+	Metrics http.Handler
+}
+
+// Server is the API's http.Handler.
+type Server struct {
+	svc  *service.Service
+	auth Authenticator
+	log  *slog.Logger
+	opts Options
+	mux  *http.ServeMux
+}
+
+// New returns the API handler.
+func New(svc *service.Service, auth Authenticator, log *slog.Logger, opts Options) *Server {
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 1 << 20
+	}
+	s := &Server{svc: svc, auth: auth, log: log, opts: opts, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if s.opts.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.opts.Metrics)
+	}
+
+	s.handle("GET /v1/event-types", s.eventTypes)
+	s.handle("POST /v1/studies/{study}/events", s.publish)
+	s.handle("GET /v1/studies/{study}/webhooks", s.listWebhooks)
+	s.handle("POST /v1/studies/{study}/webhooks", s.createWebhook)
+	s.handle("GET /v1/studies/{study}/webhooks/{id}", s.getWebhook)
+	s.handle("PATCH /v1/studies/{study}/webhooks/{id}", s.updateWebhook)
+	s.handle("DELETE /v1/studies/{study}/webhooks/{id}", s.deleteWebhook)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/validate", s.validateWebhook)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/enable", s.enableWebhook)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/disable", s.disableWebhook)
+	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries", s.listDeliveries)
+	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+
+	// Anything else under /v1/ is a problem document, not the mux's text.
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		s.problem(w, r, hookshot.Errorf(hookshot.ENotFound, "There is no API endpoint %s %s.", r.Method, r.URL.Path))
+	})
+}
+
+// handlerFunc is an API handler that has a caller.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *hookshot.Principal)
+
+// handle registers an authenticated route.
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearer(r)
+		if !ok {
+			s.problem(w, r, hookshot.Errorf(hookshot.EUnauthorized, "This endpoint needs an API token: send it as \"Authorization: Bearer <token>\"."))
+			return
+		}
+		p, err := s.auth.Authenticate(r.Context(), token)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+		h(w, r, p)
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// ServeHTTP logs each request (never its body) and recovers from panics so
+// one bad request cannot take the process down.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			if !rec.wrote {
+				s.problem(rec, r, hookshot.Errorf(hookshot.EInternal, "An internal error occurred."))
+			}
+		}
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.svc.Ready(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		w.Header().Set("Content-Type", "application/problem+json")
+		writeJSON(w, http.StatusServiceUnavailable, problemDoc{Type: "about:blank", Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: "The database cannot be reached."})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

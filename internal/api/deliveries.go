@@ -1,0 +1,68 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/service"
+)
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
+	study, id, ok := s.managedWebhook(w, r, p)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	query := service.DeliveryQuery{Status: q.Get("status"), Event: q.Get("event"), Cursor: q.Get("cursor")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > service.MaxPageSize {
+			s.problem(w, r, hookshot.Invalid("limit must be a whole number between 1 and 200.", hookshot.FieldError{Field: "limit", Message: "must be a whole number between 1 and 200"}))
+			return
+		}
+		query.Limit = n
+	}
+	items, next, err := s.svc.Deliveries(r.Context(), study, id, query)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	out := make([]deliveryJSON, len(items))
+	for i, d := range items {
+		out[i] = renderDelivery(d)
+	}
+	writeJSON(w, http.StatusOK, list(out, next))
+}
+
+func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
+	study, id, ok := s.managedWebhook(w, r, p)
+	if !ok {
+		return
+	}
+	d, attempts, err := s.svc.Delivery(r.Context(), study, id, r.PathValue("delivery"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	out := renderDelivery(d)
+	out.Attempts = make([]attemptJSON, len(attempts))
+	for i, a := range attempts {
+		out.Attempts[i] = renderAttempt(a)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) resendDelivery(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
+	study, id, ok := s.managedWebhook(w, r, p)
+	if !ok {
+		return
+	}
+	d, err := s.svc.Resend(r.Context(), study, id, r.PathValue("delivery"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.log.Info("delivery resent", "study_id", study, "webhook_id", id, "delivery_id", d.ID, "by", p.Name)
+	writeJSON(w, http.StatusAccepted, renderDelivery(d))
+}

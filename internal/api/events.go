@@ -1,0 +1,75 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/service"
+)
+
+type publishRequest struct {
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+type publishResponse struct {
+	ID         string            `json:"id"`
+	Type       string            `json:"type"`
+	Deliveries []publishDelivery `json:"deliveries"`
+}
+
+type publishDelivery struct {
+	ID        string `json:"id"`
+	WebhookID int64  `json:"webhook_id"`
+}
+
+func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
+	study, ok := pathID(r, "study")
+	if !ok || !p.CanSee(study) {
+		s.problem(w, r, hookshot.Errorf(hookshot.ENotFound, "Study %q does not exist, or you may not see it.", r.PathValue("study")))
+		return
+	}
+	if !p.CanPublish(study) {
+		s.problem(w, r, hookshot.Errorf(hookshot.EForbidden, "You manage study %d's webhooks but may not publish events for it; that takes a publisher token.", study))
+		return
+	}
+	var req publishRequest
+	if err := decode(r, &req); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	var problems []hookshot.FieldError
+	if req.Type == "" {
+		problems = append(problems, hookshot.FieldError{Field: "type", Message: "is required: the event type, e.g. upload"})
+	}
+	if len(req.Payload) == 0 || string(req.Payload) == "null" {
+		problems = append(problems, hookshot.FieldError{Field: "payload", Message: "is required: the event's JSON object"})
+	}
+	if len(problems) > 0 {
+		s.problem(w, r, hookshot.Invalid("The event was not published: the body needs both type and payload.", problems...))
+		return
+	}
+	pub, err := s.svc.Publish(r.Context(), study, service.PublishInput{
+		Type:           req.Type,
+		Payload:        req.Payload,
+		TraceParent:    r.Header.Get("traceparent"),
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+	})
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	out := publishResponse{ID: pub.Event.ID, Type: pub.Event.Type, Deliveries: make([]publishDelivery, len(pub.Deliveries))}
+	for i, d := range pub.Deliveries {
+		out.Deliveries[i] = publishDelivery{ID: d.ID, WebhookID: d.WebhookID}
+	}
+	if pub.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
+	writeJSON(w, http.StatusOK, list(s.svc.Catalog().Types(), ""))
+}

@@ -1,0 +1,215 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/webhook"
+)
+
+// Wire is the branding of outgoing requests (SPEC §3 and §8).
+type Wire struct {
+	HeaderPrefix string // "X-ActiGraph-"
+	UserAgent    string // "ActiGraph-Hookshot/1.0"
+}
+
+// DefaultWire is the branding receivers written against CentrePoint's
+// documentation expect.
+var DefaultWire = Wire{HeaderPrefix: "X-ActiGraph-", UserAgent: "ActiGraph-Hookshot/1.0"}
+
+// CredentialOpener unseals a webhook's stored credentials.
+type CredentialOpener interface {
+	Open(sealed []byte) (hookshot.Credentials, error)
+}
+
+// responseBodyCap bounds how much of a receiver's answer is kept.
+const responseBodyCap = 64 << 10
+
+// drainCap bounds how much more of an oversized answer is read and thrown
+// away so the keep-alive connection can be reused.
+const drainCap = 256 << 10
+
+const redacted = "[redacted]"
+
+// sender makes one attempt of one delivery.
+type sender struct {
+	client  *http.Client
+	wire    Wire
+	timeout time.Duration
+	opener  CredentialOpener
+	tokens  *tokenCache
+}
+
+// outcome is what the engine needs to know about an attempt.
+type outcome struct {
+	attempt *hookshot.Attempt
+	ok      bool
+	// staleToken: the receiver answered 401 to a cached OAuth2 token, which
+	// has been forgotten; one more attempt with a fresh token is due now.
+	staleToken bool
+}
+
+func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) outcome {
+	d, w := job.Delivery, job.Webhook
+	body := job.Payload
+	started := time.Now()
+	att := &hookshot.Attempt{
+		DeliveryID: d.ID,
+		Number:     number,
+		StartedAt:  started.UTC().Truncate(time.Microsecond),
+		Request:    hookshot.AttemptRequest{URL: w.URL, Body: body},
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+
+	header := s.headers(d, w, body)
+	// Stored headers are built before any credential is added, then the
+	// credential header is recorded as redacted: the secret never reaches
+	// the attempt record.
+	stored := header.Clone()
+	out := outcome{attempt: att}
+
+	creds, err := s.opener.Open(w.SealedCredentials)
+	if err != nil {
+		att.Error = "cannot open the webhook's stored credentials: " + err.Error()
+		att.Request.Headers = stored
+		att.Duration = time.Since(started)
+		return out
+	}
+	cachedToken := false
+	switch w.Auth.Type {
+	case hookshot.AuthHMAC:
+		sig := webhook.Sign(creds.Secret, body)
+		header[s.wire.HeaderPrefix+"Signature"] = []string{sig}
+		stored[s.wire.HeaderPrefix+"Signature"] = []string{sig}
+	case hookshot.AuthBasic:
+		header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(w.Auth.Username+":"+creds.Password))}
+		stored["Authorization"] = []string{redacted}
+	case hookshot.AuthOAuth2:
+		stored["Authorization"] = []string{redacted}
+		tok, cached, err := s.tokens.token(ctx, w, creds)
+		if err != nil {
+			att.Error = describe(err, s.timeout)
+			att.Request.Headers = stored
+			att.Duration = time.Since(started)
+			return out
+		}
+		cachedToken = cached
+		header["Authorization"] = []string{"Bearer " + tok}
+	}
+	att.Request.Headers = stored
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		att.Error = "bad target URL: " + err.Error()
+		att.Duration = time.Since(started)
+		return out
+	}
+	req.Header = header
+	resp, err := s.client.Do(req)
+	if err != nil {
+		att.Error = describe(err, s.timeout)
+		att.Duration = time.Since(started)
+		return out
+	}
+	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, responseBodyCap))
+	_, _ = io.CopyN(io.Discard, resp.Body, drainCap)
+	resp.Body.Close()
+	att.Duration = time.Since(started)
+	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: resp.Header, Body: respBody}
+	if readErr != nil {
+		att.Error = "reading the response: " + describe(readErr, s.timeout)
+		return out
+	}
+
+	if d.Event == hookshot.EventValidation {
+		echo := resp.Header.Get(s.wire.HeaderPrefix + "Hook-Secret")
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			att.Error = fmt.Sprintf("validation failed: the receiver answered %d, not 200", resp.StatusCode)
+		case echo == "":
+			att.Error = fmt.Sprintf("validation failed: the response has no %sHook-Secret header echoing the code", s.wire.HeaderPrefix)
+		case echo != d.ValidationCode:
+			att.Error = fmt.Sprintf("validation failed: the %sHook-Secret header in the response does not match the code sent", s.wire.HeaderPrefix)
+		default:
+			out.ok = true
+		}
+	} else if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		out.ok = true
+	} else {
+		att.Error = fmt.Sprintf("the receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	if resp.StatusCode == http.StatusUnauthorized && w.Auth.Type == hookshot.AuthOAuth2 {
+		s.tokens.forget(w.ID)
+		out.staleToken = cachedToken
+	}
+	return out
+}
+
+func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte) http.Header {
+	p := s.wire.HeaderPrefix
+	// Keys are set directly, not through Header.Set, so they go out spelt
+	// as documented (X-ActiGraph-…, not X-Actigraph-…).
+	h := http.Header{
+		"Content-Type":       {"application/json; charset=utf-8"},
+		"User-Agent":         {s.wire.UserAgent},
+		p + "Webhook-Id":     {strconv.FormatInt(w.ID, 10)},
+		p + "Event":          {d.Event},
+		p + "Delivery":       {d.ID},
+		"X-Client-Cert-Used": {"False"},
+	}
+	if d.TraceParent != "" {
+		h["Traceparent"] = []string{d.TraceParent}
+	}
+	if d.Event == hookshot.EventValidation {
+		h[p+"Hook-Secret"] = []string{d.ValidationCode}
+	}
+	return h
+}
+
+// describe turns a transport error into a reason a person can act on.
+func describe(err error, timeout time.Duration) string {
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("timed out after %s", timeout)
+	case isGuardRefusal(err):
+		reason := err.Error()
+		if errors.As(err, &opErr) {
+			reason = opErr.Err.Error()
+		}
+		return "refused to connect: " + reason + " (private, loopback, link-local and metadata addresses are blocked unless HOOKSHOT_EGRESS_ALLOW lists them)"
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
+		return "TLS certificate not trusted: " + rootCause(err).Error()
+	case errors.As(err, &dnsErr):
+		return "DNS lookup failed: " + dnsErr.Error()
+	case errors.As(err, &opErr):
+		return "connection failed: " + opErr.Error()
+	}
+	return err.Error()
+}
+
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}

@@ -1,0 +1,50 @@
+package delivery
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the engine's Prometheus series. They count and time; they
+// never carry a URL, a payload or a credential.
+type metrics struct {
+	attempts *prometheus.CounterVec
+	finished *prometheus.CounterVec
+	duration prometheus.Histogram
+	delay    prometheus.Histogram
+	inFlight prometheus.GaugeFunc
+}
+
+func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
+	m := &metrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookshot_attempts_total",
+			Help: "Attempts made by this process, by outcome (succeeded or failed).",
+		}, []string{"outcome"}),
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookshot_deliveries_finished_total",
+			Help: "Deliveries that reached a final status in this process, by status.",
+		}, []string{"status"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hookshot_attempt_duration_seconds",
+			Help:    "Time from connecting to reading the capped response body.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
+		}),
+		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hookshot_delivery_delay_seconds",
+			Help:    "Time from a delivery's creation to the start of its first attempt.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
+		}),
+		inFlight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookshot_attempts_in_flight",
+			Help: "Attempts in flight in this process.",
+		}, func() float64 {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			return float64(e.inflight)
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.attempts, m.finished, m.duration, m.delay, m.inFlight)
+	}
+	return m
+}

@@ -1,0 +1,206 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/hookshot/hookshot"
+)
+
+// PublishInput is one event as a producer sends it.
+type PublishInput struct {
+	Type string
+	// Payload is the raw JSON text; it reaches receivers byte for byte.
+	Payload []byte
+	// TraceParent is the producer's W3C trace context, if any; a new trace
+	// is started when it is missing or malformed.
+	TraceParent string
+	// IdempotencyKey makes a retried publish answer the first one.
+	IdempotencyKey string
+}
+
+const maxIdempotencyKey = 255
+
+var traceParentPattern = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
+
+// Publish checks an event against its schema and the study, stores it with
+// one delivery for each webhook that receives it (enabled, validated,
+// subscribed, options matching), and wakes the engine. Once it returns
+// without error, the event and its deliveries are on disk.
+func (s *Service) Publish(ctx context.Context, studyID int64, in PublishInput) (*hookshot.Publication, error) {
+	if len(in.IdempotencyKey) > maxIdempotencyKey || strings.IndexFunc(in.IdempotencyKey, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return nil, hookshot.Invalid("The Idempotency-Key header must be at most 255 printable characters.",
+			hookshot.FieldError{Field: "Idempotency-Key", Message: "must be at most 255 printable characters"})
+	}
+	info, err := s.catalog.Validate(in.Type, studyID, in.Payload)
+	if err != nil {
+		return nil, err
+	}
+	webhooks, err := s.store.Webhooks(ctx, studyID)
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	trace := in.TraceParent
+	if !validTraceParent(trace) {
+		trace = newTraceParent()
+	}
+	ev := &hookshot.Event{
+		ID:          newID(),
+		StudyID:     studyID,
+		Type:        in.Type,
+		Payload:     in.Payload,
+		TraceParent: trace,
+		CreatedAt:   t,
+	}
+	var deliveries []*hookshot.Delivery
+	for _, w := range webhooks {
+		if !w.Receives(in.Type, info.Status) {
+			continue
+		}
+		deliveries = append(deliveries, &hookshot.Delivery{
+			ID:            newID(),
+			WebhookID:     w.ID,
+			StudyID:       studyID,
+			EventID:       ev.ID,
+			Event:         in.Type,
+			Status:        hookshot.DeliveryInProgress,
+			MaxAttempts:   len(s.cfg.Schedule) + 1,
+			NextAttemptAt: t,
+			TraceParent:   trace,
+			CreatedAt:     t,
+			UpdatedAt:     t,
+		})
+	}
+	var key *hookshot.IdempotencyKey
+	if in.IdempotencyKey != "" {
+		sum := sha256.Sum256(append([]byte(in.Type+"\x00"), in.Payload...))
+		key = &hookshot.IdempotencyKey{
+			Key:         in.IdempotencyKey,
+			RequestHash: hex.EncodeToString(sum[:]),
+			NotBefore:   t.Add(-s.cfg.IdempotencyWindow),
+		}
+	}
+	pub, err := s.store.PublishEvent(ctx, ev, deliveries, key)
+	if errors.Is(err, hookshot.ErrIdempotencyMismatch) {
+		return nil, hookshot.Errorf(hookshot.EConflict, "The Idempotency-Key %q was used within the last %s for a different event; use a new key for a new event.", in.IdempotencyKey, s.cfg.IdempotencyWindow)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !pub.Replayed && len(pub.Deliveries) > 0 {
+		s.notify()
+	}
+	return pub, nil
+}
+
+func validTraceParent(tp string) bool {
+	if !traceParentPattern.MatchString(tp) || strings.HasPrefix(tp, "ff") {
+		return false
+	}
+	return tp[3:35] != strings.Repeat("0", 32) && tp[36:52] != strings.Repeat("0", 16)
+}
+
+// DeliveryQuery selects a page of a webhook's deliveries.
+type DeliveryQuery struct {
+	Status string
+	Event  string
+	Cursor string
+	Limit  int
+}
+
+// Page limits for delivery lists.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// Deliveries lists a webhook's deliveries newest first and returns the
+// cursor of the next page ("" on the last).
+func (s *Service) Deliveries(ctx context.Context, studyID, webhookID int64, q DeliveryQuery) ([]*hookshot.Delivery, string, error) {
+	if _, err := s.Webhook(ctx, studyID, webhookID); err != nil {
+		return nil, "", err
+	}
+	f := hookshot.DeliveryFilter{WebhookID: webhookID, Limit: q.Limit}
+	var problems []hookshot.FieldError
+	if q.Status != "" {
+		if !hookshot.DeliveryStatus(q.Status).Valid() {
+			problems = append(problems, hookshot.FieldError{Field: "status", Message: "must be in_progress, succeeded or failed"})
+		}
+		f.Status = hookshot.DeliveryStatus(q.Status)
+	}
+	if q.Event != "" {
+		if _, ok := s.catalog.Lookup(q.Event); !ok && q.Event != hookshot.EventValidation {
+			problems = append(problems, hookshot.FieldError{Field: "event", Message: "must be an event type or validation"})
+		}
+		f.Event = q.Event
+	}
+	if q.Cursor != "" {
+		c, err := hookshot.DecodeCursor(q.Cursor)
+		if err != nil {
+			problems = append(problems, hookshot.FieldError{Field: "cursor", Message: "is not a cursor this API returned (" + err.Error() + ")"})
+		}
+		f.Before = &c
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultPageSize
+	}
+	if f.Limit < 1 || f.Limit > MaxPageSize {
+		problems = append(problems, hookshot.FieldError{Field: "limit", Message: "must be between 1 and 200"})
+	}
+	if len(problems) > 0 {
+		return nil, "", hookshot.Invalid("The delivery list query is not valid: "+summary(problems), problems...)
+	}
+	f.Limit++ // one more tells whether there is a next page
+	items, err := s.store.Deliveries(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(items) == f.Limit {
+		items = items[:len(items)-1]
+		last := items[len(items)-1]
+		next = hookshot.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return items, next, nil
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// Delivery returns one delivery of a webhook with all its attempts.
+func (s *Service) Delivery(ctx context.Context, studyID, webhookID int64, id string) (*hookshot.Delivery, []*hookshot.Attempt, error) {
+	if _, err := s.Webhook(ctx, studyID, webhookID); err != nil {
+		return nil, nil, err
+	}
+	id = strings.ToLower(id)
+	if !guidPattern.MatchString(id) {
+		return nil, nil, hookshot.Errorf(hookshot.ENotFound, "Delivery %q does not exist for webhook %d: delivery ids are GUIDs.", id, webhookID)
+	}
+	d, attempts, err := s.store.Delivery(ctx, webhookID, id)
+	if err != nil {
+		return nil, nil, notFound(err, "Delivery %s does not exist for webhook %d.", id, webhookID)
+	}
+	return d, attempts, nil
+}
+
+// Resend puts a finished delivery back in progress for one more attempt,
+// under the same GUID.
+func (s *Service) Resend(ctx context.Context, studyID, webhookID int64, id string) (*hookshot.Delivery, error) {
+	if _, _, err := s.Delivery(ctx, studyID, webhookID, id); err != nil {
+		return nil, err
+	}
+	d, err := s.store.ResendDelivery(ctx, webhookID, strings.ToLower(id), now())
+	if errors.Is(err, hookshot.ErrDeliveryInProgress) {
+		return nil, hookshot.Errorf(hookshot.EConflict, "Delivery %s is still in progress; it can be resent once it has succeeded or failed.", id)
+	}
+	if err != nil {
+		return nil, notFound(err, "Delivery %s does not exist for webhook %d.", id, webhookID)
+	}
+	s.notify()
+	return d, nil
+}
