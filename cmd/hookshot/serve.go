@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/api"
+	"github.com/hookshot/hookshot/internal/catalog"
+	"github.com/hookshot/hookshot/internal/credential"
+	"github.com/hookshot/hookshot/internal/delivery"
+	"github.com/hookshot/hookshot/internal/postgres"
+	"github.com/hookshot/hookshot/internal/service"
+	"github.com/hookshot/hookshot/internal/sqlite"
+)
+
+const serveSummary = `Runs the JSON API and the delivery workers in one process. Several serve
+processes may share one PostgreSQL database; SQLite is for one process.`
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", serveSummary, stderr)
+	raw, err := bindSettings(fs, settings, getenv)
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := parseConfig(raw)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	store, key, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	box, err := credential.New(key)
+	if err != nil {
+		return err
+	}
+	cat, err := catalog.New()
+	if err != nil {
+		return err
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engineCfg := delivery.Config{
+		Registerer:  registry,
+		Owner:       ownerName(),
+		Schedule:    cfg.RetrySchedule,
+		Timeout:     cfg.DeliveryTimeout,
+		Lease:       cfg.Lease,
+		Concurrency: cfg.Concurrency,
+		PerWebhook:  cfg.WebhookConcurrency,
+		Wire:        delivery.Wire{HeaderPrefix: cfg.HeaderPrefix, UserAgent: cfg.UserAgent},
+		Client:      delivery.NewClient(delivery.ClientOptions{EgressAllow: cfg.EgressAllow, MaxIdleConnsPerHost: cfg.WebhookConcurrency}),
+		Credentials: box,
+		Logger:      log.With("component", "delivery"),
+	}
+	wakeCtx, stopWakeups := context.WithCancel(context.Background())
+	defer stopWakeups()
+	if waker, ok := store.(hookshot.Waker); ok {
+		ch, err := waker.Wakeups(wakeCtx)
+		if err != nil {
+			return fmt.Errorf("listening for wake-ups: %w", err)
+		}
+		engineCfg.Wakeups = ch
+	}
+	engine := delivery.New(store, engineCfg)
+	svc := service.New(store, cat, box, engine, service.Config{AllowHTTP: cfg.AllowHTTP, Schedule: cfg.RetrySchedule})
+
+	var auth api.Authenticator = api.AdminToken(cfg.AdminToken)
+	if cfg.AdminToken == "" {
+		log.Warn("HOOKSHOT_ADMIN_TOKEN is not set: every API call except /healthz and /readyz will be refused")
+	}
+	handler := api.New(svc, auth, log.With("component", "api"), api.Options{
+		MaxBody: cfg.MaxBody,
+		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	engine.Start()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "database", databaseKind(cfg.Database), "owner", engineCfg.Owner)
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "err", err)
+		}
+	}
+	log.Info("shutting down")
+	// Stop taking requests first, so nothing is accepted that the engine
+	// would not see; then let attempts in flight finish or hand them back.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("closing connections", "err", err)
+	}
+	if err := engine.Stop(shutdownCtx); err != nil {
+		log.Warn("stopping the delivery engine", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openStore opens the configured database, migrating it, and returns the
+// key for credentials at rest.
+func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (hookshot.Store, []byte, error) {
+	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok {
+		if path == "" {
+			return nil, nil, errors.New("--database sqlite: needs a file path, e.g. sqlite:hookshot.db")
+		}
+		key := cfg.SecretKey
+		if key == nil {
+			var err error
+			key, err = credential.LoadOrCreateKeyFile(path + ".key")
+			if err != nil {
+				return nil, nil, fmt.Errorf("secret key beside the database: %w", err)
+			}
+		}
+		store, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
+		}
+		return store, key, nil
+	}
+	if cfg.SecretKey == nil {
+		return nil, nil, errors.New("HOOKSHOT_SECRET_KEY is required with PostgreSQL (64 hex characters, the same on every process; e.g. openssl rand -hex 32)")
+	}
+	store, err := postgres.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening PostgreSQL database %s: %w", redactURL(cfg.Database), err)
+	}
+	return store, cfg.SecretKey, nil
+}
+
+func databaseKind(db string) string {
+	if strings.HasPrefix(db, "sqlite:") {
+		return db
+	}
+	return "postgres"
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// ownerName names this process on the leases it takes.
+func ownerName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
