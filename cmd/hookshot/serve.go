@@ -71,7 +71,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Concurrency: cfg.Concurrency,
 		PerWebhook:  cfg.WebhookConcurrency,
 		Wire:        delivery.Wire{HeaderPrefix: cfg.HeaderPrefix, UserAgent: cfg.UserAgent},
-		Client:      delivery.NewClient(delivery.ClientOptions{EgressAllow: cfg.EgressAllow, MaxIdleConnsPerHost: cfg.WebhookConcurrency}),
+		Client: delivery.NewClient(delivery.ClientOptions{
+			EgressAllow: cfg.EgressAllow,
+			// Many webhooks may share one receiver host: keep a warm
+			// connection for every attempt that may be in flight, or each
+			// attempt past the pool pays a new TLS handshake.
+			MaxIdleConnsPerHost: cfg.Concurrency,
+		}),
 		Credentials: box,
 		Logger:      log.With("component", "delivery"),
 	}

@@ -16,8 +16,8 @@ type ClientOptions struct {
 	// EgressAllow lists the networks exempt from the private-address guard
 	// (HOOKSHOT_EGRESS_ALLOW), e.g. 127.0.0.0/8 for local testing.
 	EgressAllow []netip.Prefix
-	// MaxConnsPerHost bounds the pooled keep-alive connections to one
-	// receiver; 0 leaves it to the transport's default.
+	// MaxIdleConnsPerHost bounds the keep-alive connections pooled for one
+	// receiver host. Default 64.
 	MaxIdleConnsPerHost int
 }
 
