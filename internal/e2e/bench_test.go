@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"github.com/hookshot/hookshot/internal/pgtest"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,12 +22,30 @@ import (
 //
 //	go test ./internal/e2e -run '^$' -bench Throughput -benchtime 20000x
 //
-// HOOKSHOT_BENCH_DATABASE picks the database (default: a fresh SQLite file).
+// HOOKSHOT_BENCH_DATABASE picks the database (default: a fresh SQLite file)
+// and HOOKSHOT_BENCH_PROCESSES how many serve processes share it (PostgreSQL
+// only; publishes are spread over them).
 func BenchmarkDeliveryThroughput(b *testing.B) {
 	const webhooks = 20
 	db := os.Getenv("HOOKSHOT_BENCH_DATABASE")
-	h, cleanup := startBench(b, db, "HOOKSHOT_LOG_LEVEL=info", "HOOKSHOT_CONCURRENCY=64", "HOOKSHOT_WEBHOOK_CONCURRENCY=4")
-	defer cleanup()
+	processes := 1
+	if n, err := strconv.Atoi(os.Getenv("HOOKSHOT_BENCH_PROCESSES")); err == nil && n > 1 {
+		if db == "" {
+			b.Fatal("several processes need HOOKSHOT_BENCH_DATABASE=postgres://...")
+		}
+		processes = n
+	}
+	if strings.HasPrefix(db, "postgres") {
+		// A schema of its own, dropped afterwards.
+		db = benchSchema(b, db)
+	}
+	var hs []*Hookshot
+	for i := 0; i < processes; i++ {
+		h, cleanup := startBench(b, db, "HOOKSHOT_LOG_LEVEL=info", "HOOKSHOT_CONCURRENCY=512", "HOOKSHOT_WEBHOOK_CONCURRENCY=32")
+		defer cleanup()
+		hs = append(hs, h)
+	}
+	h := hs[0]
 	var got atomic.Int64
 	rcv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-ActiGraph-Event") == "validation" {
@@ -41,7 +60,14 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 	}
 	events := (b.N + webhooks - 1) / webhooks
 	total := int64(events * webhooks)
-	base := recordedSucceeded(b, h)
+	succeeded := func() int64 {
+		var n int64
+		for _, h := range hs {
+			n += recordedSucceeded(b, h)
+		}
+		return n
+	}
+	base := succeeded()
 
 	b.ResetTimer()
 	start := time.Now()
@@ -56,13 +82,13 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 				if i > int64(events) {
 					return
 				}
-				benchPublish(b, h, int(i))
+				benchPublish(b, hs[int(i)%len(hs)], int(i))
 			}
 		}()
 	}
 	wg.Wait()
 	published := time.Since(start)
-	for recordedSucceeded(b, h)-base < total {
+	for succeeded()-base < total {
 		time.Sleep(5 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
@@ -105,6 +131,14 @@ func BenchmarkIdleLatency(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
+// benchSchema makes a fresh schema on the PostgreSQL database at url and
+// returns url with its search_path set to it.
+func benchSchema(b *testing.B, url string) string {
+	b.Helper()
+	b.Setenv("HOOKSHOT_TEST_POSTGRES", url)
+	return pgtest.URL(b)
+}
+
 // startBench runs hookshot for a benchmark, on db or a fresh SQLite file.
 func startBench(b *testing.B, db string, extra ...string) (*Hookshot, func()) {
 	b.Helper()
@@ -144,7 +178,7 @@ func benchWebhook(b *testing.B, h *Hookshot, url string) {
 	}
 	resp.Body.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	for recordedValidations(b, h) < 1 || pendingValidation(b, h) {
+	for pendingValidation(b, h) {
 		if time.Now().After(deadline) {
 			b.Fatal("webhooks did not validate")
 		}
@@ -192,9 +226,6 @@ func recordedSucceeded(b *testing.B, h *Hookshot) int64 {
 	return metric(b, h, `hookshot_deliveries_finished_total{status="succeeded"}`)
 }
 
-func recordedValidations(b *testing.B, h *Hookshot) int64 {
-	return metric(b, h, `hookshot_deliveries_finished_total{status="succeeded"}`)
-}
 
 func metric(b *testing.B, h *Hookshot, series string) int64 { return metricOf(b, h, series) }
 

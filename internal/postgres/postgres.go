@@ -47,6 +47,10 @@ var (
 	_ hookshot.Waker = (*Store)(nil)
 )
 
+// defaultPoolSize is the connection pool size unless the URL sets
+// pool_max_conns.
+const defaultPoolSize = 16
+
 // Open connects to the database at url (postgres://...), checks that it
 // answers and applies pending migrations. Parameters in the URL are passed
 // on to pgx: search_path=name puts every table in that schema (which must
@@ -55,6 +59,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parsing database URL: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx sizes the pool by CPU count (4 here), too few for API
+		// requests, claims and recording to overlap; their round trips
+		// would queue behind each other instead.
+		cfg.MaxConns = defaultPoolSize
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
