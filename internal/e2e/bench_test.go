@@ -226,7 +226,6 @@ func recordedSucceeded(b *testing.B, h *Hookshot) int64 {
 	return metric(b, h, `hookshot_deliveries_finished_total{status="succeeded"}`)
 }
 
-
 func metric(b *testing.B, h *Hookshot, series string) int64 { return metricOf(b, h, series) }
 
 // metricOf reads one series from a process's /metrics.
