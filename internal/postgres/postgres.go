@@ -24,11 +24,14 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// notifyChannel is the LISTEN/NOTIFY channel on which a process announces
-// deliveries that are due now. Channels are per database, not per schema,
-// so stores in other schemas of the same database see spurious wakeups;
-// they cost one empty claim.
-const notifyChannel = "hookshot_deliveries"
+// notifyChannel is the prefix of the LISTEN/NOTIFY channel on which a
+// process announces deliveries that are due now. Channels belong to the
+// database, not to a schema, so the schema's name completes it: Hookshots
+// in other schemas of the same database do not wake each other.
+const notifyChannel = "hookshot:"
+
+// channelSQL computes the channel in the session's schema.
+const channelSQL = `$1 || current_schema()`
 
 // Store is a hookshot.Store and hookshot.Waker on PostgreSQL. It is safe
 // for concurrent use, and any number of Stores, in any number of processes,
@@ -171,7 +174,7 @@ func (s *Store) migrate(ctx context.Context, version string) error {
 // transaction, PostgreSQL sends it on commit and drops it on rollback, so
 // nobody wakes up for work that does not exist.
 func notify(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify(`+channelSQL+`, '')`, notifyChannel); err != nil {
 		return fmt.Errorf("notifying %s: %w", notifyChannel, err)
 	}
 	return nil

@@ -44,7 +44,12 @@ func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connecting to listen for wakeups: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	var channel string
+	if err := conn.QueryRow(ctx, `SELECT `+channelSQL, notifyChannel).Scan(&channel); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("postgres: naming the wakeup channel: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		conn.Close(context.Background())
 		return nil, fmt.Errorf("postgres: listening for wakeups: %w", err)
 	}
