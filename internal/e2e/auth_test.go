@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -50,6 +51,9 @@ func TestBasicAuthCheckedByReceiver(t *testing.T) {
 		}
 		if strings.Contains(h.Logs(), pass) {
 			t.Fatal("the password appears in the logs")
+		}
+		if stored := storedBytes(t, h.Database); bytes.Contains(stored, []byte(pass)) {
+			t.Fatal("the password is stored in plain text")
 		}
 	})
 }
@@ -148,20 +152,22 @@ func TestOAuth2TokenCachedAndRefreshedAfter401(t *testing.T) {
 
 // A token endpoint that refuses the client fails the attempt with a reason.
 func TestOAuth2TokenFailureIsRecorded(t *testing.T) {
-	h := start(t, backends(t)[0].database(t))
-	ts := newTokenServer(t, "right", "right")
-	rc := newReceiver(t)
-	hook := h.createWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"},
-		"auth": map[string]any{"type": "oauth2", "token_url": ts.URL, "client_id": "wrong", "client_secret": "wrong"}})
-	w := h.waitValidation(t, 189, hook.ID)
-	if w.Validation.Status != "failed" {
-		t.Fatalf("validation %s, want failed", w.Validation.Status)
-	}
-	d := h.delivery(t, 189, hook.ID, *w.Validation.DeliveryID)
-	if d.Attempts[0].Error == nil || !strings.Contains(*d.Attempts[0].Error, "OAuth2 token request") {
-		t.Fatalf("attempt error %v, want the token failure", d.Attempts[0].Error)
-	}
-	if len(rc.Validations()) != 0 {
-		t.Fatal("the receiver was called without a token")
-	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		h := start(t, b.database(t))
+		ts := newTokenServer(t, "right", "right")
+		rc := newReceiver(t)
+		hook := h.createWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"},
+			"auth": map[string]any{"type": "oauth2", "token_url": ts.URL, "client_id": "wrong", "client_secret": "wrong"}})
+		w := h.waitValidation(t, 189, hook.ID)
+		if w.Validation.Status != "failed" {
+			t.Fatalf("validation %s, want failed", w.Validation.Status)
+		}
+		d := h.delivery(t, 189, hook.ID, *w.Validation.DeliveryID)
+		if d.Attempts[0].Error == nil || !strings.Contains(*d.Attempts[0].Error, "OAuth2 token request") {
+			t.Fatalf("attempt error %v, want the token failure", d.Attempts[0].Error)
+		}
+		if len(rc.Validations()) != 0 {
+			t.Fatal("the receiver was called without a token")
+		}
+	})
 }

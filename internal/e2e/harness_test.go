@@ -126,7 +126,13 @@ func start(t *testing.T, database string, extra ...string) *Hookshot {
 	env = append(env, extra...)
 	h := &Hookshot{t: t, Database: database, env: env}
 	h.launch()
-	t.Cleanup(h.Kill)
+	t.Cleanup(func() {
+		h.Kill()
+		// A binary built with -race reports races on its stderr.
+		if strings.Contains(h.Logs(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector found a data race in hookshot:\n%s", h.Logs())
+		}
+	})
 	return h
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -295,3 +296,45 @@ func hookBody(url string, events ...string) map[string]any {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// storedBytes returns what the database holds at rest: the SQLite files,
+// or the PostgreSQL webhooks' credentials and the attempts' headers.
+func storedBytes(t *testing.T, database string) []byte {
+	t.Helper()
+	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
+		var all []byte
+		for _, suffix := range []string{"", "-wal"} {
+			b, err := os.ReadFile(path + suffix)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	conn, err := pgx.Connect(t.Context(), database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var all []byte
+	rows, err := conn.Query(t.Context(), `SELECT coalesce(credentials, ''::bytea) FROM webhooks
+		UNION ALL SELECT convert_to(request_headers::text, 'UTF8') FROM attempts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 {
+		t.Fatal("found nothing stored to check")
+	}
+	return all
+}

@@ -62,46 +62,48 @@ func TestRetriesKeepOneGUIDAndStoreEveryAttempt(t *testing.T) {
 // After the schedule runs out the delivery is failed; timeouts and
 // redirects count as failures; the reason is stored.
 func TestFailureReasonsAndFinalFailure(t *testing.T) {
-	h := start(t, backends(t)[0].database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=500ms", "HOOKSHOT_LEASE=2s")
-	cases := map[string]struct {
-		handle func(w http.ResponseWriter, r *http.Request, body []byte)
-		reason string
-	}{
-		"server error": {func(w http.ResponseWriter, r *http.Request, body []byte) { w.WriteHeader(500) }, "answered 500"},
-		"redirect": {func(w http.ResponseWriter, r *http.Request, body []byte) {
-			http.Redirect(w, r, "https://127.0.0.1:1/elsewhere", http.StatusFound)
-		}, "answered 302"},
-		"timeout": {func(w http.ResponseWriter, r *http.Request, body []byte) {
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		}, "timed out after 500ms"},
-		"slow body": {func(w http.ResponseWriter, r *http.Request, body []byte) {
-			w.WriteHeader(200)
-			w.(http.Flusher).Flush()
-			time.Sleep(1500 * time.Millisecond) // the body never ends in time
-		}, "timed out"},
-	}
-	study := int64(500)
-	for name, c := range cases {
-		study++ // a study of its own, so each case's event has one webhook
-		t.Run(name, func(t *testing.T) {
-			rc := newReceiver(t)
-			hook := h.validatedWebhook(t, study, hookBody(rc.URL, "upload"))
-			rc.setHandler(c.handle)
-			pub := h.publish(t, study, "upload", uploadPayload(study, "started", 9))
-			d := h.waitDelivery(t, study, hook.ID, pub.Deliveries[0].ID, "failed")
-			if len(d.Attempts) != 2 {
-				t.Fatalf("%d attempts, want 2 (one retry in the schedule)", len(d.Attempts))
-			}
-			for _, a := range d.Attempts {
-				if a.Error == nil || !strings.Contains(*a.Error, c.reason) {
-					t.Fatalf("attempt error %v, want it to mention %q", a.Error, c.reason)
+	eachBackend(t, func(t *testing.T, b backend) {
+		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=500ms", "HOOKSHOT_LEASE=2s")
+		cases := map[string]struct {
+			handle func(w http.ResponseWriter, r *http.Request, body []byte)
+			reason string
+		}{
+			"server error": {func(w http.ResponseWriter, r *http.Request, body []byte) { w.WriteHeader(500) }, "answered 500"},
+			"redirect": {func(w http.ResponseWriter, r *http.Request, body []byte) {
+				http.Redirect(w, r, "https://127.0.0.1:1/elsewhere", http.StatusFound)
+			}, "answered 302"},
+			"timeout": {func(w http.ResponseWriter, r *http.Request, body []byte) {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(5 * time.Second):
 				}
-			}
-		})
-	}
+			}, "timed out after 500ms"},
+			"slow body": {func(w http.ResponseWriter, r *http.Request, body []byte) {
+				w.WriteHeader(200)
+				w.(http.Flusher).Flush()
+				time.Sleep(1500 * time.Millisecond) // the body never ends in time
+			}, "timed out"},
+		}
+		study := int64(500)
+		for name, c := range cases {
+			study++ // a study of its own, so each case's event has one webhook
+			t.Run(name, func(t *testing.T) {
+				rc := newReceiver(t)
+				hook := h.validatedWebhook(t, study, hookBody(rc.URL, "upload"))
+				rc.setHandler(c.handle)
+				pub := h.publish(t, study, "upload", uploadPayload(study, "started", 9))
+				d := h.waitDelivery(t, study, hook.ID, pub.Deliveries[0].ID, "failed")
+				if len(d.Attempts) != 2 {
+					t.Fatalf("%d attempts, want 2 (one retry in the schedule)", len(d.Attempts))
+				}
+				for _, a := range d.Attempts {
+					if a.Error == nil || !strings.Contains(*a.Error, c.reason) {
+						t.Fatalf("attempt error %v, want it to mention %q", a.Error, c.reason)
+					}
+				}
+			})
+		}
+	})
 }
 
 // Resend gives a finished delivery one more attempt under the same GUID.

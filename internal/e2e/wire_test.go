@@ -83,46 +83,50 @@ func TestFixturesArriveByteForByteWithDocumentedHeaders(t *testing.T) {
 
 // The header names go out spelt as documented, and branding is a setting.
 func TestHeaderPrefixAndUserAgentAreSettings(t *testing.T) {
-	h := start(t, backends(t)[0].database(t), "HOOKSHOT_HEADER_PREFIX=X-Acme-", "HOOKSHOT_USER_AGENT=Acme-Hooks/2.0")
-	rc := newReceiver(t)
-	rc.setValidator(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		w.Header().Set("X-Acme-Hook-Secret", r.Header.Get("X-Acme-Hook-Secret"))
+	eachBackend(t, func(t *testing.T, b backend) {
+		h := start(t, b.database(t), "HOOKSHOT_HEADER_PREFIX=X-Acme-", "HOOKSHOT_USER_AGENT=Acme-Hooks/2.0")
+		rc := newReceiver(t)
+		rc.setValidator(func(w http.ResponseWriter, r *http.Request, body []byte) {
+			w.Header().Set("X-Acme-Hook-Secret", r.Header.Get("X-Acme-Hook-Secret"))
+		})
+		hook := h.createWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "auth": map[string]any{"type": "hmac", "secret": "s3cret"}})
+		if v := h.waitValidation(t, 189, hook.ID); v.Validation.Status != "passed" {
+			t.Fatalf("validation with custom prefix: %s", v.Validation.Status)
+		}
+		h.publish(t, 189, "upload", uploadPayload(189, "started", 1))
+		got := rc.waitEvents(t, 1)[0]
+		if got.Header.Get("User-Agent") != "Acme-Hooks/2.0" || got.Header.Get("X-Acme-Event") != "upload" || got.Header.Get("X-Acme-Signature") == "" {
+			t.Fatalf("custom branding not applied: %v", got.Header)
+		}
+		if got.Header.Get("X-Actigraph-Event") != "" {
+			t.Fatalf("default prefix still sent: %v", got.Header)
+		}
 	})
-	hook := h.createWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "auth": map[string]any{"type": "hmac", "secret": "s3cret"}})
-	if v := h.waitValidation(t, 189, hook.ID); v.Validation.Status != "passed" {
-		t.Fatalf("validation with custom prefix: %s", v.Validation.Status)
-	}
-	h.publish(t, 189, "upload", uploadPayload(189, "started", 1))
-	got := rc.waitEvents(t, 1)[0]
-	if got.Header.Get("User-Agent") != "Acme-Hooks/2.0" || got.Header.Get("X-Acme-Event") != "upload" || got.Header.Get("X-Acme-Signature") == "" {
-		t.Fatalf("custom branding not applied: %v", got.Header)
-	}
-	if got.Header.Get("X-Actigraph-Event") != "" {
-		t.Fatalf("default prefix still sent: %v", got.Header)
-	}
 }
 
 // The raw header names on the wire keep the documented capitalisation.
 func TestHeaderNamesKeepTheirSpelling(t *testing.T) {
-	h := start(t, backends(t)[0].database(t))
-	names := make(chan []string, 10)
-	// httptest servers canonicalise header keys on parsing, so read the
-	// raw request line by line from a hijacked connection instead.
-	raw := rawReceiver(t, names)
-	hook := h.createWebhook(t, 189, hookBody(raw, "upload"))
-	h.waitValidation(t, 189, hook.ID)
-	select {
-	case got := <-names:
-		sort.Strings(got)
-		joined := strings.Join(got, ",")
-		for _, want := range []string{"X-ActiGraph-Webhook-Id", "X-ActiGraph-Event", "X-ActiGraph-Delivery", "X-ActiGraph-Hook-Secret", "X-Client-Cert-Used"} {
-			if !strings.Contains(joined, want) {
-				t.Errorf("header %s not sent with that spelling; sent %s", want, joined)
+	eachBackend(t, func(t *testing.T, b backend) {
+		h := start(t, b.database(t))
+		names := make(chan []string, 10)
+		// httptest servers canonicalise header keys on parsing, so read the
+		// raw request line by line from a hijacked connection instead.
+		raw := rawReceiver(t, names)
+		hook := h.createWebhook(t, 189, hookBody(raw, "upload"))
+		h.waitValidation(t, 189, hook.ID)
+		select {
+		case got := <-names:
+			sort.Strings(got)
+			joined := strings.Join(got, ",")
+			for _, want := range []string{"X-ActiGraph-Webhook-Id", "X-ActiGraph-Event", "X-ActiGraph-Delivery", "X-ActiGraph-Hook-Secret", "X-Client-Cert-Used"} {
+				if !strings.Contains(joined, want) {
+					t.Errorf("header %s not sent with that spelling; sent %s", want, joined)
+				}
 			}
+		default:
+			t.Fatal("the raw receiver saw no request")
 		}
-	default:
-		t.Fatal("the raw receiver saw no request")
-	}
+	})
 }
 
 // The signature is HMAC-SHA256 of the exact body with the secret as key,
