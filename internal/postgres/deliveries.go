@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 const deliveryColumns = `id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
@@ -71,9 +71,9 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []*hookshot.Delivery) (
 		due, created, updated         = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	)
 	for i, d := range ds {
-		d.CreatedAt = stamp(d.CreatedAt)
-		d.UpdatedAt = stamp(d.UpdatedAt)
-		d.NextAttemptAt = timestamp(d.NextAttemptAt)
+		d.CreatedAt = columns.Stamp(d.CreatedAt)
+		d.UpdatedAt = columns.Stamp(d.UpdatedAt)
+		d.NextAttemptAt = columns.Timestamp(d.NextAttemptAt)
 		ids[i], webhookIDs[i], studyIDs[i] = d.ID, d.WebhookID, d.StudyID
 		eventIDs[i], events[i], statuses[i] = nullString(d.EventID), d.Event, string(d.Status)
 		attempts[i], maxAttempts[i] = int32(d.Attempts), int32(d.MaxAttempts)
@@ -173,9 +173,9 @@ func scanAttempt(rows pgx.Rows) (*hookshot.Attempt, error) {
 	if err := json.Unmarshal(reqHeaders, &a.Request.Headers); err != nil {
 		return nil, fmt.Errorf("attempt %d: decoding request headers: %w", number, err)
 	}
-	a.Request.Body = nonEmpty(reqBody)
+	a.Request.Body = columns.NonEmpty(reqBody)
 	if respStatus != nil {
-		a.Response = &hookshot.AttemptResponse{Status: int(*respStatus), Body: nonEmpty(respBody)}
+		a.Response = &hookshot.AttemptResponse{Status: int(*respStatus), Body: columns.NonEmpty(respBody)}
 		if respHeaders != nil {
 			if err := json.Unmarshal(respHeaders, &a.Response.Headers); err != nil {
 				return nil, fmt.Errorf("attempt %d: decoding response headers: %w", number, err)
@@ -183,14 +183,6 @@ func scanAttempt(rows pgx.Rows) (*hookshot.Attempt, error) {
 		}
 	}
 	return &a, nil
-}
-
-// nonEmpty reads an empty body back as nil, whichever way it was written.
-func nonEmpty(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
 }
 
 // Deliveries lists a webhook's deliveries newest first, filtered by f.
@@ -210,7 +202,7 @@ func (s *Store) Deliveries(ctx context.Context, f hookshot.DeliveryFilter) ([]*h
 	if f.Before != nil {
 		// A row comparison, so that the (webhook_id, created_at DESC,
 		// id DESC) index serves the page directly.
-		where = append(where, fmt.Sprintf("(created_at, id) < (%s, %s)", arg(timestamp(f.Before.CreatedAt)), arg(f.Before.ID)))
+		where = append(where, fmt.Sprintf("(created_at, id) < (%s, %s)", arg(columns.Timestamp(f.Before.CreatedAt)), arg(f.Before.ID)))
 	}
 	query := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY created_at DESC, id DESC`
@@ -232,7 +224,7 @@ func (s *Store) Deliveries(ctx context.Context, f hookshot.DeliveryFilter) ([]*h
 // with room for exactly one more attempt. Returns ErrNotFound, or
 // ErrDeliveryInProgress when it has not finished.
 func (s *Store) ResendDelivery(ctx context.Context, webhookID int64, id string, now time.Time) (*hookshot.Delivery, error) {
-	now = timestamp(now)
+	now = columns.Timestamp(now)
 	var d *hookshot.Delivery
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
@@ -265,11 +257,4 @@ func (s *Store) ResendDelivery(ctx context.Context, webhookID int64, id string, 
 		return nil, fmt.Errorf("postgres: resending delivery %s: %w", id, err)
 	}
 	return d, nil
-}
-
-// headerJSON encodes headers for a jsonb column. Nil headers become JSON
-// null, which decodes back to nil.
-func headerJSON(h http.Header) (string, error) {
-	b, err := json.Marshal(h)
-	return string(b), err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 // PublishEvent inserts ev and its deliveries in one transaction and
@@ -23,7 +24,7 @@ import (
 // Deliveries for webhooks deleted meanwhile are dropped from the
 // publication rather than failing it.
 func (s *Store) PublishEvent(ctx context.Context, ev *hookshot.Event, deliveries []*hookshot.Delivery, key *hookshot.IdempotencyKey) (*hookshot.Publication, error) {
-	ev.CreatedAt = stamp(ev.CreatedAt)
+	ev.CreatedAt = columns.Stamp(ev.CreatedAt)
 	for _, d := range deliveries {
 		d.EventID = ev.ID
 	}
@@ -75,7 +76,7 @@ func claimKey(ctx context.Context, tx pgx.Tx, ev *hookshot.Event, key *hookshot.
 		ON CONFLICT (study_id, key) DO UPDATE
 			SET request_hash = excluded.request_hash, event_id = excluded.event_id, created_at = excluded.created_at
 			WHERE idempotency_keys.created_at < $6`,
-		ev.StudyID, key.Key, key.RequestHash, ev.ID, ev.CreatedAt, timestamp(key.NotBefore))
+		ev.StudyID, key.Key, key.RequestHash, ev.ID, ev.CreatedAt, columns.Timestamp(key.NotBefore))
 	if err != nil {
 		return nil, false, fmt.Errorf("claiming idempotency key: %w", err)
 	}

@@ -9,8 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 //go:embed migrations/*.sql
@@ -105,17 +104,7 @@ func (s *Store) Close() error {
 
 // Migrations returns the names of the schema migrations in the order they
 // are applied, e.g. "0001_init". The SQLite store has the same list.
-func Migrations() []string {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		panic(err) // the pattern is constant and valid
-	}
-	sort.Strings(names)
-	for i, n := range names {
-		names[i] = strings.TrimSuffix(strings.TrimPrefix(n, "migrations/"), ".sql")
-	}
-	return names
-}
+func Migrations() []string { return columns.MigrationNames(migrationFiles) }
 
 // Migrate applies the migrations not yet recorded in schema_migrations,
 // each in its own transaction. Processes starting together may all call
@@ -178,20 +167,6 @@ func notify(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("notifying %s: %w", notifyChannel, err)
 	}
 	return nil
-}
-
-// timestamp normalises a time the way the store keeps it: microseconds,
-// UTC. Callers' structs are normalised too, so that what they hold after a
-// write equals what a later read returns.
-func timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-// stamp fills a zero time with the current time, for callers that leave
-// timestamps to the store.
-func stamp(t time.Time) time.Time {
-	if t.IsZero() {
-		return timestamp(time.Now())
-	}
-	return timestamp(t)
 }
 
 func utcPtr(t *time.Time) *time.Time {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 // claimSQL leases due deliveries in one statement. SKIP LOCKED lets
@@ -42,7 +43,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c hookshot.Claim) ([]*hooks
 	if c.Limit <= 0 {
 		return nil, nil
 	}
-	now := timestamp(c.Now)
+	now := columns.Timestamp(c.Now)
 	skip := c.SkipWebhooks
 	if skip == nil {
 		skip = []int64{} // NULL would make the NOT ... = ANY test NULL, filtering every row
@@ -239,11 +240,11 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 		if a == nil {
 			return fmt.Errorf("postgres: recording results for %s: result %d has no attempt", owner, i)
 		}
-		a.StartedAt = timestamp(a.StartedAt)
+		a.StartedAt = columns.Timestamp(a.StartedAt)
 		ids[i], numbers[i], started[i] = a.DeliveryID, int32(a.Number), a.StartedAt
 		durations[i] = a.Duration.Microseconds()
 		urls[i], reqBodies[i], errs[i] = a.Request.URL, a.Request.Body, a.Error
-		h, err := headerJSON(a.Request.Headers)
+		h, err := columns.Headers(a.Request.Headers)
 		if err != nil {
 			return fmt.Errorf("postgres: recording attempt %d of delivery %s: encoding request headers: %w", a.Number, a.DeliveryID, err)
 		}
@@ -251,14 +252,14 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 		if resp := a.Response; resp != nil {
 			status := int32(resp.Status)
 			respStatuses[i] = &status
-			h, err := headerJSON(resp.Headers)
+			h, err := columns.Headers(resp.Headers)
 			if err != nil {
 				return fmt.Errorf("postgres: recording attempt %d of delivery %s: encoding response headers: %w", a.Number, a.DeliveryID, err)
 			}
 			respHeaders[i] = &h
 			respBodies[i] = resp.Body
 		}
-		statuses[i], maxAttempts[i], due[i] = string(r.Status), int32(r.MaxAttempts), timestamp(r.NextAttemptAt)
+		statuses[i], maxAttempts[i], due[i] = string(r.Status), int32(r.MaxAttempts), columns.Timestamp(r.NextAttemptAt)
 		if r.Validation != nil {
 			v := string(*r.Validation)
 			validations[i] = &v

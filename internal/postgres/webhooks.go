@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,33 +9,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
 	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at`
-
-// webhookJSON holds the JSON columns of a webhook, encoded for writing.
-type webhookJSON struct {
-	auth, events, options string
-}
-
-func encodeWebhook(w *hookshot.Webhook) (webhookJSON, error) {
-	auth, err := json.Marshal(w.Auth)
-	if err != nil {
-		return webhookJSON{}, fmt.Errorf("encoding auth: %w", err)
-	}
-	// A nil slice or map is stored as JSON null and read back as nil, so
-	// both nil and empty round-trip unchanged.
-	events, err := json.Marshal(w.Events)
-	if err != nil {
-		return webhookJSON{}, fmt.Errorf("encoding events: %w", err)
-	}
-	options, err := json.Marshal(w.EventOptions)
-	if err != nil {
-		return webhookJSON{}, fmt.Errorf("encoding event options: %w", err)
-	}
-	return webhookJSON{auth: string(auth), events: string(events), options: string(options)}, nil
-}
 
 func scanWebhook(row pgx.Row) (*hookshot.Webhook, error) {
 	var (
@@ -50,14 +27,8 @@ func scanWebhook(row pgx.Row) (*hookshot.Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(auth, &w.Auth); err != nil {
-		return nil, fmt.Errorf("webhook %d: decoding auth: %w", w.ID, err)
-	}
-	if err := json.Unmarshal(events, &w.Events); err != nil {
-		return nil, fmt.Errorf("webhook %d: decoding events: %w", w.ID, err)
-	}
-	if err := json.Unmarshal(options, &w.EventOptions); err != nil {
-		return nil, fmt.Errorf("webhook %d: decoding event options: %w", w.ID, err)
+	if err := columns.DecodeWebhook(&w, auth, events, options); err != nil {
+		return nil, err
 	}
 	w.Validation.Status = hookshot.ValidationStatus(status)
 	w.Validation.DeliveryID = deref(deliveryID)
@@ -71,13 +42,13 @@ func scanWebhook(row pgx.Row) (*hookshot.Webhook, error) {
 // transaction. It sets w.ID, fills a zero CreatedAt or UpdatedAt with the
 // current time, and makes validation w's current validation delivery.
 func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validation *hookshot.Delivery) error {
-	w.CreatedAt = stamp(w.CreatedAt)
-	w.UpdatedAt = stamp(w.UpdatedAt)
+	w.CreatedAt = columns.Stamp(w.CreatedAt)
+	w.UpdatedAt = columns.Stamp(w.UpdatedAt)
 	if validation != nil {
 		w.Validation.DeliveryID = validation.ID
 	}
 	w.Validation.CheckedAt = normalizePtr(w.Validation.CheckedAt)
-	enc, err := encodeWebhook(w)
+	enc, err := columns.EncodeWebhook(w)
 	if err != nil {
 		return fmt.Errorf("postgres: creating webhook: %w", err)
 	}
@@ -87,7 +58,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 				validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			RETURNING id`,
-			w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
+			w.StudyID, w.URL, enc.Auth, w.SealedCredentials, enc.Events, enc.Options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), w.Validation.CheckedAt,
 			w.CreatedAt, w.UpdatedAt,
 		).Scan(&w.ID)
@@ -152,12 +123,12 @@ func (s *Store) Webhooks(ctx context.Context, studyID int64) ([]*hookshot.Webhoo
 // delivery, in one transaction. A zero UpdatedAt is filled with the
 // current time. Returns ErrNotFound when w does not exist in its study.
 func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validation *hookshot.Delivery) error {
-	w.UpdatedAt = stamp(w.UpdatedAt)
+	w.UpdatedAt = columns.Stamp(w.UpdatedAt)
 	if validation != nil {
 		w.Validation.DeliveryID = validation.ID
 	}
 	w.Validation.CheckedAt = normalizePtr(w.Validation.CheckedAt)
-	enc, err := encodeWebhook(w)
+	enc, err := columns.EncodeWebhook(w)
 	if err != nil {
 		return fmt.Errorf("postgres: updating webhook %d: %w", w.ID, err)
 	}
@@ -176,7 +147,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 				updated_at = $12
 			WHERE id = $1 AND study_id = $2
 			RETURNING created_at, validation_status, validation_delivery_id, validation_checked_at`,
-			w.ID, w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
+			w.ID, w.StudyID, w.URL, enc.Auth, w.SealedCredentials, enc.Events, enc.Options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), w.Validation.CheckedAt,
 			w.UpdatedAt, validation != nil,
 		).Scan(&w.CreatedAt, &status, &deliveryID, &w.Validation.CheckedAt)
@@ -227,6 +198,6 @@ func normalizePtr(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := timestamp(*t)
+	u := columns.Timestamp(*t)
 	return &u
 }

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 const deliveryColumns = `id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
@@ -70,9 +70,9 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []*hookshot.Delivery) 
 	defer stmt.Close()
 	out := ds[:0:0]
 	for _, d := range ds {
-		d.CreatedAt = stamp(d.CreatedAt)
-		d.UpdatedAt = stamp(d.UpdatedAt)
-		d.NextAttemptAt = timestamp(d.NextAttemptAt)
+		d.CreatedAt = columns.Stamp(d.CreatedAt)
+		d.UpdatedAt = columns.Stamp(d.UpdatedAt)
+		d.NextAttemptAt = columns.Timestamp(d.NextAttemptAt)
 		res, err := stmt.ExecContext(ctx, d.ID, d.WebhookID, d.StudyID, nullString(d.EventID), d.Event,
 			string(d.Status), d.Attempts, d.MaxAttempts, micros(d.NextAttemptAt), nullString(d.ValidationCode),
 			d.TraceParent, micros(d.CreatedAt), micros(d.UpdatedAt))
@@ -151,9 +151,9 @@ func scanAttempt(rows *sql.Rows) (*hookshot.Attempt, error) {
 	if err := json.Unmarshal([]byte(reqHeaders), &a.Request.Headers); err != nil {
 		return nil, fmt.Errorf("attempt %d: decoding request headers: %w", a.Number, err)
 	}
-	a.Request.Body = nonEmpty(reqBody)
+	a.Request.Body = columns.NonEmpty(reqBody)
 	if respStatus.Valid {
-		a.Response = &hookshot.AttemptResponse{Status: int(respStatus.Int64), Body: nonEmpty(respBody)}
+		a.Response = &hookshot.AttemptResponse{Status: int(respStatus.Int64), Body: columns.NonEmpty(respBody)}
 		if respHeaders.Valid {
 			if err := json.Unmarshal([]byte(respHeaders.String), &a.Response.Headers); err != nil {
 				return nil, fmt.Errorf("attempt %d: decoding response headers: %w", a.Number, err)
@@ -203,7 +203,7 @@ func (s *Store) Deliveries(ctx context.Context, f hookshot.DeliveryFilter) ([]*h
 // with room for exactly one more attempt. Returns ErrNotFound, or
 // ErrDeliveryInProgress when it has not finished.
 func (s *Store) ResendDelivery(ctx context.Context, webhookID int64, id string, now time.Time) (*hookshot.Delivery, error) {
-	now = timestamp(now)
+	now = columns.Timestamp(now)
 	var d *hookshot.Delivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -233,11 +233,4 @@ func (s *Store) ResendDelivery(ctx context.Context, webhookID int64, id string, 
 		return nil, fmt.Errorf("sqlite: resending delivery %s: %w", id, err)
 	}
 	return d, nil
-}
-
-// headerJSON encodes headers for a JSON column. Nil headers become JSON
-// null, which decodes back to nil.
-func headerJSON(h http.Header) (string, error) {
-	b, err := json.Marshal(h)
-	return string(b), err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 // PublishEvent inserts ev and its deliveries in one transaction.
@@ -23,7 +24,7 @@ import (
 // times are normalised, a zero one filled with the current time, and each
 // delivery's EventID is set to ev.ID.
 func (s *Store) PublishEvent(ctx context.Context, ev *hookshot.Event, deliveries []*hookshot.Delivery, key *hookshot.IdempotencyKey) (*hookshot.Publication, error) {
-	ev.CreatedAt = stamp(ev.CreatedAt)
+	ev.CreatedAt = columns.Stamp(ev.CreatedAt)
 	for _, d := range deliveries {
 		d.EventID = ev.ID
 	}
@@ -89,7 +90,7 @@ func liveKey(ctx context.Context, tx *sql.Tx, studyID int64, key *hookshot.Idemp
 	if err != nil {
 		return nil, fmt.Errorf("reading idempotency key: %w", err)
 	}
-	if createdAt < micros(timestamp(key.NotBefore)) {
+	if createdAt < micros(columns.Timestamp(key.NotBefore)) {
 		return nil, nil // expired: the caller takes it over
 	}
 	if hash != key.RequestHash {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 // The queue's statements, prepared once (see prepare). Lists of ids are
@@ -127,7 +128,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c hookshot.Claim) ([]*hooks
 	if c.Limit <= 0 {
 		return nil, nil
 	}
-	now := timestamp(c.Now)
+	now := columns.Timestamp(c.Now)
 	leaseEnd := now.Add(c.LeaseFor)
 	var jobs []*hookshot.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -257,14 +258,14 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 		if a == nil {
 			return fmt.Errorf("sqlite: recording results for %s: result %d has no attempt", owner, i)
 		}
-		a.StartedAt = timestamp(a.StartedAt)
-		h, err := headerJSON(a.Request.Headers)
+		a.StartedAt = columns.Timestamp(a.StartedAt)
+		h, err := columns.Headers(a.Request.Headers)
 		if err != nil {
 			return fmt.Errorf("sqlite: recording attempt %d of delivery %s: encoding request headers: %w", a.Number, a.DeliveryID, err)
 		}
 		enc[i].reqHeaders = h
 		if resp := a.Response; resp != nil {
-			h, err := headerJSON(resp.Headers)
+			h, err := columns.Headers(resp.Headers)
 			if err != nil {
 				return fmt.Errorf("sqlite: recording attempt %d of delivery %s: encoding response headers: %w", a.Number, a.DeliveryID, err)
 			}
@@ -288,7 +289,7 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 				continue // the delivery was deleted with its webhook
 			}
 			ended := a.StartedAt.Add(a.Duration.Truncate(time.Microsecond))
-			res, err = update.ExecContext(ctx, string(r.Status), r.MaxAttempts, micros(timestamp(r.NextAttemptAt)),
+			res, err = update.ExecContext(ctx, string(r.Status), r.MaxAttempts, micros(columns.Timestamp(r.NextAttemptAt)),
 				micros(ended), a.DeliveryID, owner)
 			if n, err := affected(res, err); err != nil {
 				return fmt.Errorf("updating delivery %s: %w", a.DeliveryID, err)

@@ -17,8 +17,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +24,7 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 //go:embed migrations/*.sql
@@ -148,17 +147,7 @@ func (s *Store) Close() error {
 
 // Migrations returns the names of the schema migrations in the order they
 // are applied, e.g. "0001_init". The PostgreSQL store has the same list.
-func Migrations() []string {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		panic(err) // the pattern is constant and valid
-	}
-	sort.Strings(names)
-	for i, n := range names {
-		names[i] = strings.TrimSuffix(strings.TrimPrefix(n, "migrations/"), ".sql")
-	}
-	return names
-}
+func Migrations() []string { return columns.MigrationNames(migrationFiles) }
 
 // Migrate applies the migrations not yet recorded in schema_migrations,
 // each in its own transaction. Since that transaction holds the write lock
@@ -228,27 +217,4 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 // fromMicros reads a time kept by micros, in UTC.
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// timestamp normalises a time the way the store keeps it. Callers' structs
-// are normalised too, so that what they hold after a write equals what a
-// later read returns.
-func timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-// stamp fills a zero time with the current time, for callers that leave
-// timestamps to the store.
-func stamp(t time.Time) time.Time {
-	if t.IsZero() {
-		return timestamp(time.Now())
-	}
-	return timestamp(t)
-}
-
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
-// nonEmpty reads an empty body back as nil, whichever way it was written,
-// so that nil and empty bodies round-trip alike.
-func nonEmpty(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}

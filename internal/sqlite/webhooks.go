@@ -3,38 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/columns"
 )
 
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
 	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at`
-
-// webhookJSON holds the JSON columns of a webhook, encoded for writing.
-type webhookJSON struct {
-	auth, events, options string
-}
-
-func encodeWebhook(w *hookshot.Webhook) (webhookJSON, error) {
-	auth, err := json.Marshal(w.Auth)
-	if err != nil {
-		return webhookJSON{}, fmt.Errorf("encoding auth: %w", err)
-	}
-	// A nil slice or map is stored as JSON null and read back as nil, so
-	// both nil and empty round-trip unchanged.
-	events, err := json.Marshal(w.Events)
-	if err != nil {
-		return webhookJSON{}, fmt.Errorf("encoding events: %w", err)
-	}
-	options, err := json.Marshal(w.EventOptions)
-	if err != nil {
-		return webhookJSON{}, fmt.Errorf("encoding event options: %w", err)
-	}
-	return webhookJSON{auth: string(auth), events: string(events), options: string(options)}, nil
-}
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
@@ -55,14 +32,8 @@ func scanWebhook(row scanner) (*hookshot.Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(auth), &w.Auth); err != nil {
-		return nil, fmt.Errorf("webhook %d: decoding auth: %w", w.ID, err)
-	}
-	if err := json.Unmarshal([]byte(events), &w.Events); err != nil {
-		return nil, fmt.Errorf("webhook %d: decoding events: %w", w.ID, err)
-	}
-	if err := json.Unmarshal([]byte(options), &w.EventOptions); err != nil {
-		return nil, fmt.Errorf("webhook %d: decoding event options: %w", w.ID, err)
+	if err := columns.DecodeWebhook(&w, []byte(auth), []byte(events), []byte(options)); err != nil {
+		return nil, err
 	}
 	w.Validation.Status = hookshot.ValidationStatus(status)
 	w.Validation.DeliveryID = deliveryID.String
@@ -80,7 +51,7 @@ func checkedAt(w *hookshot.Webhook) sql.NullInt64 {
 	if w.Validation.CheckedAt == nil {
 		return sql.NullInt64{}
 	}
-	t := timestamp(*w.Validation.CheckedAt)
+	t := columns.Timestamp(*w.Validation.CheckedAt)
 	w.Validation.CheckedAt = &t
 	return sql.NullInt64{Int64: micros(t), Valid: true}
 }
@@ -90,12 +61,12 @@ func checkedAt(w *hookshot.Webhook) sql.NullInt64 {
 // current time, and makes validation w's current validation delivery,
 // setting validation's WebhookID and StudyID to w's.
 func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validation *hookshot.Delivery) error {
-	w.CreatedAt = stamp(w.CreatedAt)
-	w.UpdatedAt = stamp(w.UpdatedAt)
+	w.CreatedAt = columns.Stamp(w.CreatedAt)
+	w.UpdatedAt = columns.Stamp(w.UpdatedAt)
 	if validation != nil {
 		w.Validation.DeliveryID = validation.ID
 	}
-	enc, err := encodeWebhook(w)
+	enc, err := columns.EncodeWebhook(w)
 	if err != nil {
 		return fmt.Errorf("sqlite: creating webhook: %w", err)
 	}
@@ -106,7 +77,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 				validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id`,
-			w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
+			w.StudyID, w.URL, enc.Auth, w.SealedCredentials, enc.Events, enc.Options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), checkedAt(w),
 			micros(w.CreatedAt), micros(w.UpdatedAt),
 		).Scan(&id)
@@ -170,11 +141,11 @@ func (s *Store) Webhooks(ctx context.Context, studyID int64) ([]*hookshot.Webhoo
 // time, and w.CreatedAt is set to the stored one. Returns ErrNotFound when
 // w does not exist in its study.
 func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validation *hookshot.Delivery) error {
-	w.UpdatedAt = stamp(w.UpdatedAt)
+	w.UpdatedAt = columns.Stamp(w.UpdatedAt)
 	if validation != nil {
 		w.Validation.DeliveryID = validation.ID
 	}
-	enc, err := encodeWebhook(w)
+	enc, err := columns.EncodeWebhook(w)
 	if err != nil {
 		return fmt.Errorf("sqlite: updating webhook %d: %w", w.ID, err)
 	}
@@ -195,7 +166,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 				updated_at = ?10
 			WHERE id = ?11 AND study_id = ?13
 			RETURNING created_at, validation_status, validation_delivery_id, validation_checked_at`,
-			w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
+			w.URL, enc.Auth, w.SealedCredentials, enc.Events, enc.Options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), checkedAt(w),
 			micros(w.UpdatedAt), w.ID, validation != nil, w.StudyID,
 		).Scan(&createdAt, &status, &deliveryID, &checked)
