@@ -18,20 +18,11 @@ func TestBasicAuthCheckedByReceiver(t *testing.T) {
 		h := start(t, b.database(t))
 		const user, pass = "centrepoint", "pa55:word-not-in-logs"
 		rc := newReceiver(t)
-		check := func(w http.ResponseWriter, r *http.Request) bool {
+		check := func(r *http.Request) bool {
 			u, p, ok := r.BasicAuth()
-			if !ok || u != user || p != pass {
-				http.Error(w, "who are you", http.StatusUnauthorized)
-				return false
-			}
-			return true
+			return ok && u == user && p == pass
 		}
-		rc.setValidator(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-			if check(w, r) {
-				w.Header().Set("X-ActiGraph-Hook-Secret", r.Header.Get("X-ActiGraph-Hook-Secret"))
-			}
-		})
-		rc.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) { check(w, r) })
+		rc.requireAuth(check)
 		hook := h.validatedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"},
 			"auth": map[string]any{"type": "basic", "username": user, "password": pass}})
 		if hook.Auth["type"] != "basic" || hook.Auth["username"] != user || hook.Auth["password"] != nil {
@@ -105,19 +96,10 @@ func TestOAuth2TokenCachedAndRefreshedAfter401(t *testing.T) {
 		var accepted atomic.Value
 		accepted.Store("token-1")
 		rc := newReceiver(t)
-		check := func(w http.ResponseWriter, r *http.Request) bool {
-			if r.Header.Get("Authorization") != "Bearer "+accepted.Load().(string) {
-				http.Error(w, "bad token", http.StatusUnauthorized)
-				return false
-			}
-			return true
+		check := func(r *http.Request) bool {
+			return r.Header.Get("Authorization") == "Bearer "+accepted.Load().(string)
 		}
-		rc.setValidator(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-			if check(w, r) {
-				w.Header().Set("X-ActiGraph-Hook-Secret", r.Header.Get("X-ActiGraph-Hook-Secret"))
-			}
-		})
-		rc.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) { check(w, r) })
+		rc.requireAuth(check)
 		hook := h.validatedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"},
 			"auth": map[string]any{"type": "oauth2", "token_url": ts.URL + "/token", "client_id": "hookshot-client", "client_secret": clientSecret, "scope": "webhooks"}})
 		if hook.Auth["client_secret"] != nil || hook.Auth["token_url"] != ts.URL+"/token" || hook.Auth["scope"] != "webhooks" {

@@ -271,6 +271,23 @@ func (rc *receiver) setValidator(f func(w http.ResponseWriter, r *http.Request, 
 	rc.mu.Unlock()
 }
 
+// requireAuth makes the receiver answer 401, to the handshake and to
+// events alike, unless allowed says the request's credentials are right.
+func (rc *receiver) requireAuth(allowed func(r *http.Request) bool) {
+	rc.setValidator(func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if !allowed(r) {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("X-ActiGraph-Hook-Secret", r.Header.Get("X-ActiGraph-Hook-Secret"))
+	})
+	rc.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if !allowed(r) {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+		}
+	})
+}
+
 func (rc *receiver) Events() []received {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
