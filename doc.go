@@ -14,5 +14,8 @@
 //	internal/sqlite    Store on SQLite
 //	internal/postgres  Store on PostgreSQL
 //	internal/storetest the conformance suite both stores pass
+//	internal/columns   what both stores encode alike
+//	internal/credential sealing credentials at rest
+//	internal/e2e       end-to-end tests against the real binary
 //	webhook            for receivers: verify signatures, answer the handshake
 package hookshot
