@@ -183,12 +183,25 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 // DeleteWebhook removes a webhook; its deliveries and their attempts go
 // with it (ON DELETE CASCADE). Returns ErrNotFound when it does not exist
 // in the study.
+//
+// It locks the webhook's deliveries before the webhook: RecordResults
+// locks a delivery and then its webhook (a validation outcome), and a bare
+// DELETE, which locks the webhook and then cascades to the deliveries,
+// could deadlock with it.
 func (s *Store) DeleteWebhook(ctx context.Context, studyID, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM webhooks WHERE id = $1 AND study_id = $2`, id, studyID)
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM deliveries WHERE webhook_id = $1 AND study_id = $2 ORDER BY id FOR UPDATE`, id, studyID); err != nil {
+			return fmt.Errorf("locking deliveries: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM webhooks WHERE id = $1 AND study_id = $2`, id, studyID)
+		n = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: deleting webhook %d: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return fmt.Errorf("webhook %d of study %d: %w", id, studyID, hookshot.ErrNotFound)
 	}
 	return nil
