@@ -3,7 +3,9 @@
 // deliveries of one event to one webhook, and the attempts of each delivery.
 //
 // It declares the Store interface that the storage adapters implement
-// (internal/sqlite, internal/postgres) and the errors its methods return.
+// (internal/sqlite, internal/postgres) and the errors its methods return,
+// and beside it AccountStore: accounts, their API tokens and the audit
+// trail, with the roles a Principal carries (SPEC §9).
 // Everything that speaks HTTP, SQL or the command line lives elsewhere:
 //
 //	cmd/hookshot       the binary: settings, wiring, subcommands
@@ -16,6 +18,7 @@
 //	internal/storetest the conformance suite both stores pass
 //	internal/columns   what both stores encode alike
 //	internal/credential sealing credentials at rest
+//	internal/password  argon2id password hashes
 //	internal/e2e       end-to-end tests against the real binary
 //	webhook            for receivers: verify signatures, answer the handshake
 package hookshot

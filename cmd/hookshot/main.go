@@ -35,6 +35,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the API and the delivery workers", runServe},
 		{"migrate", "create or update the database schema, then exit", runMigrate},
+		{"accounts", "create, grant roles to and list accounts, without the API", runAccounts},
+		{"tokens", "create, list and revoke API tokens, without the API", runTokens},
 		{"receive", "run a local webhook receiver that prints what it gets (for developers)", runReceive},
 		{"version", "print the version", runVersion},
 	}

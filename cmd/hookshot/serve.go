@@ -93,9 +93,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	engine := delivery.New(store, engineCfg)
 	svc := service.New(store, cat, box, engine, service.Config{AllowHTTP: cfg.AllowHTTP, Schedule: cfg.RetrySchedule})
 
-	var auth api.Authenticator = api.AdminToken(cfg.AdminToken)
+	// The operator's admin token, checked in memory, then account tokens.
+	auth := api.Authenticators{api.AdminToken(cfg.AdminToken), svc}
 	if cfg.AdminToken == "" {
-		log.Warn("HOOKSHOT_ADMIN_TOKEN is not set: every API call except /healthz and /readyz will be refused")
+		log.Info("HOOKSHOT_ADMIN_TOKEN is not set: only account tokens are accepted (see \"hookshot tokens create --help\")")
 	}
 	handler := api.New(svc, auth, log.With("component", "api"), api.Options{
 		MaxBody: cfg.MaxBody,

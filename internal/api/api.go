@@ -34,6 +34,26 @@ func (t AdminToken) Authenticate(_ context.Context, token string) (*hookshot.Pri
 	return nil, hookshot.Errorf(hookshot.EUnauthorized, "The bearer token is not valid.")
 }
 
+// Authenticators tries each Authenticator in turn and answers with the
+// first Principal; when none accepts the token, with the last one's error.
+// Put the admin token first: it is checked in memory.
+type Authenticators []Authenticator
+
+// Authenticate implements Authenticator.
+func (as Authenticators) Authenticate(ctx context.Context, token string) (*hookshot.Principal, error) {
+	err := error(hookshot.Errorf(hookshot.EUnauthorized, "The bearer token is not valid."))
+	for _, a := range as {
+		var p *hookshot.Principal
+		if p, err = a.Authenticate(ctx, token); err == nil {
+			return p, nil
+		}
+		if hookshot.ErrorCode(err) != hookshot.EUnauthorized {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
 // Options tune the API.
 type Options struct {
 	// MaxBody bounds a request body. Default 1 MiB.
@@ -83,6 +103,17 @@ func (s *Server) routes() {
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
 
+	// Administration: admins only (see handleAdmin).
+	s.handleAdmin("GET /v1/accounts", s.listAccounts)
+	s.handleAdmin("POST /v1/accounts", s.createAccount)
+	s.handleAdmin("GET /v1/accounts/{account}", s.getAccount)
+	s.handleAdmin("PATCH /v1/accounts/{account}", s.updateAccount)
+	s.handleAdmin("DELETE /v1/accounts/{account}", s.deleteAccount)
+	s.handleAdmin("GET /v1/accounts/{account}/tokens", s.listTokens)
+	s.handleAdmin("POST /v1/accounts/{account}/tokens", s.createToken)
+	s.handleAdmin("DELETE /v1/accounts/{account}/tokens/{token}", s.revokeToken)
+	s.handleAdmin("GET /v1/audit", s.listAudit)
+
 	// Anything else under /v1/ is a problem document, not the mux's text.
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, hookshot.Errorf(hookshot.ENotFound, "There is no API endpoint %s %s.", r.Method, r.URL.Path))
@@ -106,6 +137,19 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+		h(w, r, p)
+	})
+}
+
+// handleAdmin registers an authenticated route for admins only. Other
+// callers get 403, not 404: these endpoints are not scoped by study, so
+// there is nothing to hide by pretending they do not exist.
+func (s *Server) handleAdmin(pattern string, h handlerFunc) {
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
+		if !p.Admin {
+			s.problem(w, r, hookshot.Errorf(hookshot.EForbidden, "Only administrators may manage accounts and tokens or read the audit trail."))
+			return
+		}
 		h(w, r, p)
 	})
 }

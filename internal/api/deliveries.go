@@ -58,7 +58,7 @@ func (s *Server) resendDelivery(w http.ResponseWriter, r *http.Request, p *hooks
 	if !ok {
 		return
 	}
-	d, err := s.svc.Resend(r.Context(), study, id, r.PathValue("delivery"))
+	d, err := s.svc.Resend(r.Context(), p, study, id, r.PathValue("delivery"))
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -55,7 +55,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 	if req.EventOptions != nil {
 		in.EventOptions = *req.EventOptions
 	}
-	hook, err := s.svc.CreateWebhook(r.Context(), study, in)
+	hook, err := s.svc.CreateWebhook(r.Context(), p, study, in)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -88,7 +88,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 		s.problem(w, r, err)
 		return
 	}
-	hook, err := s.svc.UpdateWebhook(r.Context(), study, id, service.WebhookPatch{
+	hook, err := s.svc.UpdateWebhook(r.Context(), p, study, id, service.WebhookPatch{
 		URL: req.URL, Auth: req.Auth, Events: req.Events, EventOptions: req.EventOptions, Active: req.Active,
 	})
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 	if !ok {
 		return
 	}
-	if err := s.svc.DeleteWebhook(r.Context(), study, id); err != nil {
+	if err := s.svc.DeleteWebhook(r.Context(), p, study, id); err != nil {
 		s.problem(w, r, err)
 		return
 	}
@@ -117,7 +117,7 @@ func (s *Server) validateWebhook(w http.ResponseWriter, r *http.Request, p *hook
 	if !ok {
 		return
 	}
-	hook, _, err := s.svc.ValidateWebhook(r.Context(), study, id)
+	hook, _, err := s.svc.ValidateWebhook(r.Context(), p, study, id)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -139,7 +139,7 @@ func (s *Server) setActive(w http.ResponseWriter, r *http.Request, p *hookshot.P
 	if !ok {
 		return
 	}
-	hook, err := s.svc.SetActive(r.Context(), study, id, active)
+	hook, err := s.svc.SetActive(r.Context(), p, study, id, active)
 	if err != nil {
 		s.problem(w, r, err)
 		return

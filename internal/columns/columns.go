@@ -97,3 +97,25 @@ func MigrationNames(fsys fs.FS) []string {
 	}
 	return names
 }
+
+// Studies encodes a list of study ids (an account's grants) as a JSON
+// array; nil is stored as [].
+func Studies(ids []int64) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ids) // []int64 always encodes
+	return string(b)
+}
+
+// DecodeStudies reads a column written by Studies; [] reads back as nil.
+func DecodeStudies(b []byte) ([]int64, error) {
+	var ids []int64
+	if err := json.Unmarshal(b, &ids); err != nil {
+		return nil, fmt.Errorf("decoding study ids: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return ids, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,8 +46,8 @@ func TestStore(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	got := postgres.Migrations()
-	if len(got) != 1 || got[0] != "0001_init" {
-		t.Fatalf("Migrations() = %q, want [0001_init]", got)
+	if want := []string{"0001_init", "0002_accounts"}; !slices.Equal(got, want) {
+		t.Fatalf("Migrations() = %q, want %q", got, want)
 	}
 }
 

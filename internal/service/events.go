@@ -190,7 +190,7 @@ func (s *Service) Delivery(ctx context.Context, studyID, webhookID int64, id str
 
 // Resend puts a finished delivery back in progress for one more attempt,
 // under the same GUID.
-func (s *Service) Resend(ctx context.Context, studyID, webhookID int64, id string) (*hookshot.Delivery, error) {
+func (s *Service) Resend(ctx context.Context, actor *hookshot.Principal, studyID, webhookID int64, id string) (*hookshot.Delivery, error) {
 	if _, _, err := s.Delivery(ctx, studyID, webhookID, id); err != nil {
 		return nil, err
 	}
@@ -202,5 +202,8 @@ func (s *Service) Resend(ctx context.Context, studyID, webhookID int64, id strin
 		return nil, notFound(err, "Delivery %s does not exist for webhook %d.", id, webhookID)
 	}
 	s.notify()
+	if err := s.audit(ctx, actor, hookshot.AuditResent, studyID, "delivery "+d.ID, webhookTarget(webhookID)); err != nil {
+		return nil, err
+	}
 	return d, nil
 }

@@ -42,18 +42,26 @@ type Config struct {
 // Service is safe for concurrent use.
 type Service struct {
 	store    hookshot.Store
+	accounts hookshot.AccountStore // nil when store keeps no accounts
 	catalog  *catalog.Catalog
 	sealer   Sealer
 	notifier Notifier
 	cfg      Config
 }
 
-// New returns a Service. notifier may be nil.
+// New returns a Service. notifier may be nil, and so may cat and sealer
+// for a Service that only administers accounts (the CLI).
 func New(store hookshot.Store, cat *catalog.Catalog, sealer Sealer, notifier Notifier, cfg Config) *Service {
 	if cfg.IdempotencyWindow <= 0 {
 		cfg.IdempotencyWindow = 24 * time.Hour
 	}
-	return &Service{store: store, catalog: cat, sealer: sealer, notifier: notifier, cfg: cfg}
+	s := &Service{store: store, catalog: cat, sealer: sealer, notifier: notifier, cfg: cfg}
+	// Both real stores keep accounts, tokens and the audit trail beside the
+	// webhooks; a store that does not gets none of them.
+	if as, ok := store.(hookshot.AccountStore); ok {
+		s.accounts = as
+	}
+	return s
 }
 
 // Catalog returns the event catalog.

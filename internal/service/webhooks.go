@@ -69,8 +69,9 @@ func (s *Service) Webhook(ctx context.Context, studyID, id int64) (*hookshot.Web
 }
 
 // CreateWebhook checks in, stores the webhook with its credentials sealed,
-// and starts its validation (SPEC §5).
-func (s *Service) CreateWebhook(ctx context.Context, studyID int64, in WebhookInput) (*hookshot.Webhook, error) {
+// starts its validation (SPEC §5), and records it in the audit trail as
+// actor's doing.
+func (s *Service) CreateWebhook(ctx context.Context, actor *hookshot.Principal, studyID int64, in WebhookInput) (*hookshot.Webhook, error) {
 	auth := AuthInput{Type: hookshot.AuthNone}
 	if in.Auth != nil {
 		auth = *in.Auth
@@ -105,13 +106,16 @@ func (s *Service) CreateWebhook(ctx context.Context, studyID int64, in WebhookIn
 		return nil, err
 	}
 	s.notify()
+	if err := s.audit(ctx, actor, hookshot.AuditCreated, studyID, webhookTarget(w.ID), "events "+strings.Join(w.Events, ", ")); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
 // UpdateWebhook applies a patch. A change of URL, authentication type or
 // credentials starts a new validation; until it passes, the webhook gets no
 // events.
-func (s *Service) UpdateWebhook(ctx context.Context, studyID, id int64, p WebhookPatch) (*hookshot.Webhook, error) {
+func (s *Service) UpdateWebhook(ctx context.Context, actor *hookshot.Principal, studyID, id int64, p WebhookPatch) (*hookshot.Webhook, error) {
 	w, err := s.Webhook(ctx, studyID, id)
 	if err != nil {
 		return nil, err
@@ -183,12 +187,34 @@ func (s *Service) UpdateWebhook(ctx context.Context, studyID, id int64, p Webhoo
 	if d != nil {
 		s.notify()
 	}
+	if err := s.audit(ctx, actor, hookshot.AuditChanged, studyID, webhookTarget(id), p.fields()); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
+// fields names the fields a patch sets, for the audit trail.
+func (p WebhookPatch) fields() string {
+	var names []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"url", p.URL != nil}, {"auth", p.Auth != nil}, {"events", p.Events != nil}, {"event_options", p.EventOptions != nil}, {"active", p.Active != nil}} {
+		if f.set {
+			names = append(names, f.name)
+		}
+	}
+	if len(names) == 0 {
+		return "nothing"
+	}
+	return strings.Join(names, ", ")
+}
+
+func webhookTarget(id int64) string { return fmt.Sprintf("webhook %d", id) }
+
 // ValidateWebhook starts a new validation request and returns the webhook
 // with its validation pending, and the validation delivery.
-func (s *Service) ValidateWebhook(ctx context.Context, studyID, id int64) (*hookshot.Webhook, *hookshot.Delivery, error) {
+func (s *Service) ValidateWebhook(ctx context.Context, actor *hookshot.Principal, studyID, id int64) (*hookshot.Webhook, *hookshot.Delivery, error) {
 	w, err := s.Webhook(ctx, studyID, id)
 	if err != nil {
 		return nil, nil, err
@@ -200,12 +226,16 @@ func (s *Service) ValidateWebhook(ctx context.Context, studyID, id int64) (*hook
 		return nil, nil, err
 	}
 	s.notify()
+	if err := s.audit(ctx, actor, hookshot.AuditValidated, studyID, webhookTarget(id), "validation delivery "+d.ID); err != nil {
+		return nil, nil, err
+	}
 	return w, d, nil
 }
 
 // SetActive enables or disables a webhook. A disabled webhook gets no new
-// deliveries; those already under way carry on.
-func (s *Service) SetActive(ctx context.Context, studyID, id int64, active bool) (*hookshot.Webhook, error) {
+// deliveries; those already under way carry on. Enabling an enabled
+// webhook changes nothing and is not audited.
+func (s *Service) SetActive(ctx context.Context, actor *hookshot.Principal, studyID, id int64, active bool) (*hookshot.Webhook, error) {
 	w, err := s.Webhook(ctx, studyID, id)
 	if err != nil {
 		return nil, err
@@ -218,15 +248,22 @@ func (s *Service) SetActive(ctx context.Context, studyID, id int64, active bool)
 	if err := s.store.UpdateWebhook(ctx, w, nil); err != nil {
 		return nil, err
 	}
+	action := hookshot.AuditDisabled
+	if active {
+		action = hookshot.AuditEnabled
+	}
+	if err := s.audit(ctx, actor, action, studyID, webhookTarget(id), ""); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
 // DeleteWebhook removes a webhook with its deliveries and their attempts.
-func (s *Service) DeleteWebhook(ctx context.Context, studyID, id int64) error {
+func (s *Service) DeleteWebhook(ctx context.Context, actor *hookshot.Principal, studyID, id int64) error {
 	if err := s.store.DeleteWebhook(ctx, studyID, id); err != nil {
 		return notFound(err, "Webhook %d does not exist in study %d.", id, studyID)
 	}
-	return nil
+	return s.audit(ctx, actor, hookshot.AuditDeleted, studyID, webhookTarget(id), "")
 }
 
 func (s *Service) validationDelivery(w *hookshot.Webhook) *hookshot.Delivery {

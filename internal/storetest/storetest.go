@@ -33,6 +33,7 @@ import (
 
 // Run runs the suite. newStore must return a fresh, empty, migrated store
 // and close it when the test ends (t.Cleanup); every subtest gets its own.
+// The store must also be a hookshot.AccountStore.
 func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 	groups := []struct {
 		name  string
@@ -47,6 +48,9 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"RecordResults", recordTests},
 		{"ReleaseDeliveries", releaseTests},
 		{"Lifecycle", lifecycleTests},
+		{"Accounts", accountTests},
+		{"Tokens", tokenTests},
+		{"Audit", auditTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

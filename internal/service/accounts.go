@@ -1,0 +1,499 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/password"
+)
+
+// TokenPrefix starts every API token, so that a token is recognisable in a
+// secret scanner's findings and a mistyped one is refused without a
+// database read.
+const TokenPrefix = "hst_"
+
+// MinPasswordLength is the shortest password an account may have.
+const MinPasswordLength = 12
+
+// touchEvery bounds how often a token's LastUsedAt is written: not on every
+// request, which would make every API call a write.
+const touchEvery = time.Minute
+
+// AccountInput creates an account. An empty Password makes an account that
+// cannot log in to the portal (a service that only uses tokens).
+type AccountInput struct {
+	Email      string
+	Password   string
+	Admin      bool
+	PublishAll bool
+	Publish    []int64
+	Manage     []int64
+}
+
+// AccountPatch changes an account: nil fields stay as they are. The study
+// lists replace the stored ones. A Password of "" removes the password.
+type AccountPatch struct {
+	Admin      *bool
+	PublishAll *bool
+	Publish    *[]int64
+	Manage     *[]int64
+	Password   *string
+}
+
+// TokenInput creates an API token. A nil ExpiresAt never expires.
+type TokenInput struct {
+	Name      string
+	ExpiresAt *time.Time
+}
+
+// AuditQuery selects a page of the audit trail.
+type AuditQuery struct {
+	StudyID int64  // 0 for all
+	Cursor  string // next_cursor of the previous page
+	Limit   int    // default 50, at most MaxPageSize
+}
+
+var errNoAccounts = errors.New("service: the store does not keep accounts")
+
+// accountStore returns the store's accounts half, which both real stores
+// have.
+func (s *Service) accountStore() (hookshot.AccountStore, error) {
+	if s.accounts == nil {
+		return nil, errNoAccounts
+	}
+	return s.accounts, nil
+}
+
+// audit appends an entry to the audit trail. A store without accounts
+// keeps no audit trail.
+func (s *Service) audit(ctx context.Context, actor *hookshot.Principal, action string, studyID int64, target, detail string) error {
+	if s.accounts == nil {
+		return nil
+	}
+	name := "unknown"
+	if actor != nil && actor.Name != "" {
+		name = actor.Name
+	}
+	e := &hookshot.AuditEntry{At: now(), Actor: name, Action: action, StudyID: studyID, Target: target, Detail: detail}
+	if err := s.accounts.AppendAudit(ctx, e); err != nil {
+		// The change is made; failing loudly is still right for a trail
+		// that must be complete.
+		return fmt.Errorf("recording %s %s in the audit trail: %w", action, target, err)
+	}
+	return nil
+}
+
+// Authenticate turns an API token into the Principal of its account, with
+// the account's grants as they are now. Unknown, revoked and expired
+// tokens are EUnauthorized.
+func (s *Service) Authenticate(ctx context.Context, token string) (*hookshot.Principal, error) {
+	bad := hookshot.Errorf(hookshot.EUnauthorized, "The bearer token is not valid.")
+	if !strings.HasPrefix(token, TokenPrefix) || s.accounts == nil {
+		return nil, bad
+	}
+	tok, acc, err := s.accounts.TokenByHash(ctx, hashToken(token))
+	if hookshot.ErrorCode(err) == hookshot.ENotFound {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	switch {
+	case tok.RevokedAt != nil:
+		return nil, hookshot.Errorf(hookshot.EUnauthorized, "The bearer token was revoked; ask an administrator for a new one.")
+	case !tok.Usable(t):
+		return nil, hookshot.Errorf(hookshot.EUnauthorized, "The bearer token expired at %s; ask an administrator for a new one.", tok.ExpiresAt.Format(time.RFC3339))
+	}
+	if tok.LastUsedAt == nil || t.Sub(*tok.LastUsedAt) >= touchEvery {
+		// Best effort: a failed write must not refuse a valid token.
+		_ = s.accounts.TouchToken(ctx, tok.ID, t)
+	}
+	return acc.Principal(), nil
+}
+
+// hashToken is what the store keeps of a token: tokens are 256 random
+// bits, so a fast hash is enough; a slow one would only slow every call.
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// CheckPassword reports whether password is the account's; false for an
+// account without a password. It takes as long as a real check even when
+// the email is unknown, so that it does not tell which emails exist.
+func (s *Service) CheckPassword(ctx context.Context, email, pw string) (*hookshot.Account, bool, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, false, err
+	}
+	a, err := as.AccountByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if hookshot.ErrorCode(err) == hookshot.ENotFound {
+		_, _ = password.Verify(pw, dummyHash())
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	ok, err := password.Verify(pw, a.PasswordHash)
+	if err != nil {
+		return nil, false, fmt.Errorf("account %d: %w", a.ID, err)
+	}
+	return a, ok, nil
+}
+
+// dummyHash is verified against when there is no account, to spend the
+// same time as a real check.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := password.Hash("no account has this password")
+	return h
+})
+
+// Accounts lists every account, oldest first.
+func (s *Service) Accounts(ctx context.Context) ([]*hookshot.Account, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, err
+	}
+	return as.Accounts(ctx)
+}
+
+// Account returns one account, or a not-found error.
+func (s *Service) Account(ctx context.Context, id int64) (*hookshot.Account, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, err
+	}
+	a, err := as.Account(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "Account %d does not exist.", id)
+	}
+	return a, nil
+}
+
+// AccountByEmail returns the account with the email, or a not-found error.
+func (s *Service) AccountByEmail(ctx context.Context, email string) (*hookshot.Account, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, err
+	}
+	a, err := as.AccountByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return nil, notFound(err, "There is no account with the email %s.", email)
+	}
+	return a, nil
+}
+
+// CreateAccount checks in and creates the account, its password hashed.
+// Emails are kept in lower case; one that is taken is EConflict.
+func (s *Service) CreateAccount(ctx context.Context, actor *hookshot.Principal, in AccountInput) (*hookshot.Account, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, err
+	}
+	email, problems := checkEmail(in.Email)
+	if in.Password != "" {
+		problems = append(problems, checkPassword(in.Password)...)
+	}
+	publish, p := checkStudies("publish", in.Publish)
+	problems = append(problems, p...)
+	manage, p := checkStudies("manage", in.Manage)
+	problems = append(problems, p...)
+	if len(problems) > 0 {
+		return nil, hookshot.Invalid("The account was not created: "+summary(problems), problems...)
+	}
+	a := &hookshot.Account{Email: email, Admin: in.Admin, PublishAll: in.PublishAll, Publish: publish, Manage: manage}
+	if in.Password != "" {
+		if a.PasswordHash, err = password.Hash(in.Password); err != nil {
+			return nil, err
+		}
+	}
+	a.CreatedAt = now()
+	a.UpdatedAt = a.CreatedAt
+	if err := as.CreateAccount(ctx, a); err != nil {
+		if errors.Is(err, hookshot.ErrConflict) {
+			return nil, &hookshot.Error{Code: hookshot.EConflict, Message: fmt.Sprintf("An account with the email %s exists already.", email),
+				FieldErrors: []hookshot.FieldError{{Field: "email", Message: "is taken by another account"}}}
+		}
+		return nil, err
+	}
+	detail := "email " + email + "; " + grants(a)
+	if a.PasswordHash != "" {
+		detail += "; with a password"
+	}
+	if err := s.audit(ctx, actor, hookshot.AuditCreated, 0, accountTarget(a.ID), detail); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// UpdateAccount applies a patch to an account's grants and password.
+func (s *Service) UpdateAccount(ctx context.Context, actor *hookshot.Principal, id int64, p AccountPatch) (*hookshot.Account, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Account(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var problems []hookshot.FieldError
+	if p.Publish != nil {
+		var pr []hookshot.FieldError
+		a.Publish, pr = checkStudies("publish", *p.Publish)
+		problems = append(problems, pr...)
+	}
+	if p.Manage != nil {
+		var pr []hookshot.FieldError
+		a.Manage, pr = checkStudies("manage", *p.Manage)
+		problems = append(problems, pr...)
+	}
+	if p.Password != nil && *p.Password != "" {
+		problems = append(problems, checkPassword(*p.Password)...)
+	}
+	if len(problems) > 0 {
+		return nil, hookshot.Invalid("The account was not changed: "+summary(problems), problems...)
+	}
+	if p.Admin != nil {
+		a.Admin = *p.Admin
+	}
+	if p.PublishAll != nil {
+		a.PublishAll = *p.PublishAll
+	}
+	t := now()
+	if p.Admin != nil || p.PublishAll != nil || p.Publish != nil || p.Manage != nil {
+		a.UpdatedAt = t
+		if err := as.UpdateAccount(ctx, a); err != nil {
+			return nil, notFound(err, "Account %d does not exist.", id)
+		}
+		if err := s.audit(ctx, actor, hookshot.AuditChanged, 0, accountTarget(id), grants(a)); err != nil {
+			return nil, err
+		}
+	}
+	if p.Password != nil {
+		hash := ""
+		if *p.Password != "" {
+			if hash, err = password.Hash(*p.Password); err != nil {
+				return nil, err
+			}
+		}
+		if err := as.SetPassword(ctx, id, hash, t); err != nil {
+			return nil, notFound(err, "Account %d does not exist.", id)
+		}
+		a.PasswordHash, a.UpdatedAt = hash, t
+		detail := "password set"
+		if hash == "" {
+			detail = "password removed"
+		}
+		if err := s.audit(ctx, actor, hookshot.AuditPassword, 0, accountTarget(id), detail); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// DeleteAccount removes an account and its tokens. Its audit entries stay.
+func (s *Service) DeleteAccount(ctx context.Context, actor *hookshot.Principal, id int64) error {
+	as, err := s.accountStore()
+	if err != nil {
+		return err
+	}
+	a, err := s.Account(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := as.DeleteAccount(ctx, id); err != nil {
+		return notFound(err, "Account %d does not exist.", id)
+	}
+	return s.audit(ctx, actor, hookshot.AuditDeleted, 0, accountTarget(id), "email "+a.Email)
+}
+
+// CreateToken creates an API token for an account and returns it with its
+// secret, which is not kept and cannot be shown again.
+func (s *Service) CreateToken(ctx context.Context, actor *hookshot.Principal, accountID int64, in TokenInput) (*hookshot.Token, string, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, "", err
+	}
+	var problems []hookshot.FieldError
+	name := strings.TrimSpace(in.Name)
+	switch {
+	case name == "":
+		problems = append(problems, hookshot.FieldError{Field: "name", Message: "is required: what the token is for, e.g. \"upload pipeline\""})
+	case len(name) > 100 || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		problems = append(problems, hookshot.FieldError{Field: "name", Message: "must be at most 100 printable characters"})
+	}
+	t := now()
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(t) {
+		problems = append(problems, hookshot.FieldError{Field: "expires_at", Message: "must be in the future"})
+	}
+	if len(problems) > 0 {
+		return nil, "", hookshot.Invalid("The token was not created: "+summary(problems), problems...)
+	}
+	if _, err := s.Account(ctx, accountID); err != nil {
+		return nil, "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, "", fmt.Errorf("reading random token: %w", err)
+	}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	tok := &hookshot.Token{AccountID: accountID, Name: name, CreatedAt: t}
+	if in.ExpiresAt != nil {
+		e := in.ExpiresAt.UTC().Truncate(time.Microsecond)
+		tok.ExpiresAt = &e
+	}
+	if err := as.CreateToken(ctx, tok, hashToken(secret)); err != nil {
+		return nil, "", notFound(err, "Account %d does not exist.", accountID)
+	}
+	detail := "name " + strconv.Quote(name)
+	if tok.ExpiresAt != nil {
+		detail += "; expires " + tok.ExpiresAt.Format(time.RFC3339)
+	}
+	if err := s.audit(ctx, actor, hookshot.AuditCreated, 0, tokenTarget(accountID, tok.ID), detail); err != nil {
+		return nil, "", err
+	}
+	return tok, secret, nil
+}
+
+// Tokens lists an account's tokens, or is a not-found error.
+func (s *Service) Tokens(ctx context.Context, accountID int64) ([]*hookshot.Token, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Account(ctx, accountID); err != nil {
+		return nil, err
+	}
+	return as.Tokens(ctx, accountID)
+}
+
+// RevokeToken revokes one of an account's tokens; it stops working at
+// once. Revoking a revoked token changes nothing.
+func (s *Service) RevokeToken(ctx context.Context, actor *hookshot.Principal, accountID, id int64) (*hookshot.Token, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	tok, err := as.RevokeToken(ctx, accountID, id, t)
+	if err != nil {
+		return nil, notFound(err, "Token %d does not exist for account %d.", id, accountID)
+	}
+	if tok.RevokedAt != nil && tok.RevokedAt.Equal(t) {
+		if err := s.audit(ctx, actor, hookshot.AuditRevoked, 0, tokenTarget(accountID, id), "name "+strconv.Quote(tok.Name)); err != nil {
+			return nil, err
+		}
+	}
+	return tok, nil
+}
+
+// Audit returns a page of the audit trail, newest first, and the cursor
+// of the next page ("" on the last).
+func (s *Service) Audit(ctx context.Context, q AuditQuery) ([]*hookshot.AuditEntry, string, error) {
+	as, err := s.accountStore()
+	if err != nil {
+		return nil, "", err
+	}
+	f := hookshot.AuditFilter{StudyID: q.StudyID, Limit: q.Limit}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, MaxPageSize)
+	if q.Cursor != "" {
+		n, err := strconv.ParseInt(q.Cursor, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, "", hookshot.Invalid("cursor is not one that this endpoint gave out; use next_cursor of the previous page.",
+				hookshot.FieldError{Field: "cursor", Message: "is not a cursor of this list"})
+		}
+		f.Before = n
+	}
+	// One more than asked tells whether there is a next page.
+	want := f.Limit
+	f.Limit++
+	entries, err := as.Audit(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(entries) > want {
+		entries = entries[:want]
+		next = strconv.FormatInt(entries[want-1].ID, 10)
+	}
+	return entries, next, nil
+}
+
+func accountTarget(id int64) string { return fmt.Sprintf("account %d", id) }
+
+func tokenTarget(accountID, id int64) string {
+	return fmt.Sprintf("token %d of account %d", id, accountID)
+}
+
+// grants describes an account's grants for the audit trail.
+func grants(a *hookshot.Account) string {
+	return fmt.Sprintf("admin=%t publish_all=%t publish=%v manage=%v", a.Admin, a.PublishAll, studies(a.Publish), studies(a.Manage))
+}
+
+func studies(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}
+
+// checkEmail returns the email in lower case, or what is wrong with it.
+func checkEmail(raw string) (string, []hookshot.FieldError) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	bad := func(msg string) (string, []hookshot.FieldError) {
+		return "", []hookshot.FieldError{{Field: "email", Message: msg}}
+	}
+	if email == "" {
+		return bad("is required: the address the person or service is known by, e.g. alice@example.org")
+	}
+	if len(email) > 254 {
+		return bad("is longer than 254 characters")
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email, "@") {
+		return bad("is not an email address such as alice@example.org (no display name, no angle brackets)")
+	}
+	return email, nil
+}
+
+func checkPassword(pw string) []hookshot.FieldError {
+	if n := len([]rune(pw)); n < MinPasswordLength {
+		return []hookshot.FieldError{{Field: "password", Message: fmt.Sprintf("must be at least %d characters long", MinPasswordLength)}}
+	}
+	if len(pw) > password.MaxLength {
+		return []hookshot.FieldError{{Field: "password", Message: fmt.Sprintf("must be at most %d bytes long", password.MaxLength)}}
+	}
+	return nil
+}
+
+// checkStudies returns the study ids sorted without duplicates, or which
+// of them is not a study id.
+func checkStudies(field string, ids []int64) ([]int64, []hookshot.FieldError) {
+	var problems []hookshot.FieldError
+	var out []int64
+	for i, id := range ids {
+		if id <= 0 {
+			problems = append(problems, hookshot.FieldError{Field: fmt.Sprintf("%s[%d]", field, i), Message: "is not a study id: study ids are positive integers"})
+			continue
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), problems
+}
