@@ -40,14 +40,12 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *hookshot.P
 		}
 		query.StudyID = n
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > service.MaxPageSize {
-			s.problem(w, r, hookshot.Invalid("limit must be a whole number between 1 and 200.", hookshot.FieldError{Field: "limit", Message: "must be a whole number between 1 and 200"}))
-			return
-		}
-		query.Limit = n
+	limit, err := pageLimit(q.Get("limit"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
 	}
+	query.Limit = limit
 	entries, next, err := s.svc.Audit(r.Context(), query)
 	if err != nil {
 		s.problem(w, r, err)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/service"
@@ -15,14 +14,12 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *hooks
 	}
 	q := r.URL.Query()
 	query := service.DeliveryQuery{Status: q.Get("status"), Event: q.Get("event"), Cursor: q.Get("cursor")}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > service.MaxPageSize {
-			s.problem(w, r, hookshot.Invalid("limit must be a whole number between 1 and 200.", hookshot.FieldError{Field: "limit", Message: "must be a whole number between 1 and 200"}))
-			return
-		}
-		query.Limit = n
+	limit, err := pageLimit(q.Get("limit"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
 	}
+	query.Limit = limit
 	items, next, err := s.svc.Deliveries(r.Context(), study, id, query)
 	if err != nil {
 		s.problem(w, r, err)

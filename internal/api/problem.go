@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/service"
 )
 
 // problemDoc is an RFC 9457 problem document. Errors lists the offending
@@ -150,4 +151,16 @@ func jsonKind(goKind string) string {
 func pathID(r *http.Request, name string) (int64, bool) {
 	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	return n, err == nil && n > 0
+}
+
+// pageLimit parses a list's limit parameter; "" means the default (0).
+func pageLimit(raw string) (int, error) {
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > service.MaxPageSize {
+		return 0, hookshot.Invalid("limit must be a whole number between 1 and 200.", hookshot.FieldError{Field: "limit", Message: "must be a whole number between 1 and 200"})
+	}
+	return n, nil
 }
