@@ -92,12 +92,7 @@ func openService(ctx context.Context, raw map[string]*string, getenv func(string
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if !strings.HasPrefix(cfg.Database, "sqlite:") && cfg.SecretKey == nil {
-		// Accounts need no key for webhook credentials; give openStore a
-		// throwaway one, as migrate does.
-		cfg.SecretKey = make([]byte, 32)
-	}
-	store, _, err := openStore(ctx, cfg, newLogger(cfg, stderr))
+	store, err := openStoreWithoutKey(ctx, cfg, stderr)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -107,6 +102,21 @@ func openService(ctx context.Context, raw map[string]*string, getenv func(string
 	}
 	actor := &hookshot.Principal{Name: "cli:" + user, Admin: true}
 	return service.New(store, nil, nil, nil, service.Config{}), actor, func() { store.Close() }, nil
+}
+
+// openAccount is openService plus the account with that email, for the
+// subcommands that act on one account.
+func openAccount(ctx context.Context, raw map[string]*string, getenv func(string) string, stderr io.Writer, email string) (*service.Service, *hookshot.Principal, *hookshot.Account, func(), error) {
+	svc, actor, closeStore, err := openService(ctx, raw, getenv, stderr)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	a, err := svc.AccountByEmail(ctx, email)
+	if err != nil {
+		closeStore()
+		return nil, nil, nil, nil, err
+	}
+	return svc, actor, a, closeStore, nil
 }
 
 // studyList is a flag holding comma-separated study ids.
@@ -234,15 +244,11 @@ Example:
 	if !*replace && !*roles.admin && !*roles.publishAll && !roles.publish.set && !roles.manage.set {
 		return errors.New("nothing to grant: give --admin, --publish-all, --publish or --manage (or --replace to take roles away)")
 	}
-	svc, actor, closeStore, err := openService(ctx, raw, getenv, stderr)
+	svc, actor, a, closeStore, err := openAccount(ctx, raw, getenv, stderr, *email)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	a, err := svc.AccountByEmail(ctx, *email)
-	if err != nil {
-		return err
-	}
 	admin, publishAll := *roles.admin, *roles.publishAll
 	publish, manage := roles.publish.ids, roles.manage.ids
 	if !*replace {
@@ -314,15 +320,11 @@ Example:
 	if *expires < 0 {
 		return errors.New("--expires must be a positive duration such as 720h, or 0 for never")
 	}
-	svc, actor, closeStore, err := openService(ctx, raw, getenv, stderr)
+	svc, actor, a, closeStore, err := openAccount(ctx, raw, getenv, stderr, *email)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	a, err := svc.AccountByEmail(ctx, *email)
-	if err != nil {
-		return err
-	}
 	in := service.TokenInput{Name: *name}
 	if *expires > 0 {
 		at := time.Now().Add(*expires)
@@ -354,15 +356,11 @@ func tokensList(ctx context.Context, args []string, getenv func(string) string, 
 	if *email == "" {
 		return errors.New("--email is required")
 	}
-	svc, _, closeStore, err := openService(ctx, raw, getenv, stderr)
+	svc, _, a, closeStore, err := openAccount(ctx, raw, getenv, stderr, *email)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	a, err := svc.AccountByEmail(ctx, *email)
-	if err != nil {
-		return err
-	}
 	tokens, err := svc.Tokens(ctx, a.ID)
 	if err != nil {
 		return err
@@ -391,15 +389,11 @@ Find its id with "hookshot tokens list".`, stderr)
 	if *email == "" || *id <= 0 {
 		return errors.New("--email and --id are required")
 	}
-	svc, actor, closeStore, err := openService(ctx, raw, getenv, stderr)
+	svc, actor, a, closeStore, err := openAccount(ctx, raw, getenv, stderr, *email)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	a, err := svc.AccountByEmail(ctx, *email)
-	if err != nil {
-		return err
-	}
 	tok, err := svc.RevokeToken(ctx, actor, a.ID, *id)
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/hookshot/hookshot"
 )
 
 const migrateSummary = `Creates or updates the database schema and exits. "serve" does the same at
@@ -23,15 +25,22 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(cfg.Database, "sqlite:") && cfg.SecretKey == nil {
-		// Migrating needs no key; give it a throwaway so openStore passes.
-		cfg.SecretKey = make([]byte, 32)
-	}
-	store, _, err := openStore(ctx, cfg, newLogger(cfg, stderr))
+	store, err := openStoreWithoutKey(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	fmt.Fprintf(stdout, "database %s is up to date\n", redactURL(cfg.Database))
 	return nil
+}
+
+// openStoreWithoutKey opens the database for work that never opens webhook
+// credentials (migrations, accounts), so PostgreSQL needs no
+// HOOKSHOT_SECRET_KEY for it; openStore insists on one otherwise.
+func openStoreWithoutKey(ctx context.Context, cfg *Config, stderr io.Writer) (hookshot.Store, error) {
+	if !strings.HasPrefix(cfg.Database, "sqlite:") && cfg.SecretKey == nil {
+		cfg.SecretKey = make([]byte, 32) // never used to seal or open anything
+	}
+	store, _, err := openStore(ctx, cfg, newLogger(cfg, stderr))
+	return store, err
 }
