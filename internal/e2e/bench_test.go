@@ -223,10 +223,8 @@ func benchPublish(b *testing.B, h *Hookshot, i int) {
 
 // recordedSucceeded reads hookshot_deliveries_finished_total{status="succeeded"}.
 func recordedSucceeded(b *testing.B, h *Hookshot) int64 {
-	return metric(b, h, `hookshot_deliveries_finished_total{status="succeeded"}`)
+	return metricOf(b, h, `hookshot_deliveries_finished_total{status="succeeded"}`)
 }
-
-func metric(b *testing.B, h *Hookshot, series string) int64 { return metricOf(b, h, series) }
 
 // metricOf reads one series from a process's /metrics.
 func metricOf(tb testing.TB, h *Hookshot, series string) int64 {
