@@ -63,6 +63,19 @@ func (t *Token) Usable(now time.Time) bool {
 	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
 }
 
+// Session is an account's sign-in to the web portal. Only a SHA-256 hash
+// of its secret is stored; the secret lives in the browser's cookie, so a
+// copy of the database cannot sign anyone in.
+type Session struct {
+	ID        int64
+	AccountID int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Usable reports whether the session may sign a request in at now.
+func (s *Session) Usable(now time.Time) bool { return now.Before(s.ExpiresAt) }
+
 // Audit actions: what was done to the target.
 const (
 	AuditCreated   = "created"
@@ -132,11 +145,13 @@ type AccountStore interface {
 	// and UpdatedAt, filling a zero UpdatedAt with the current time, and
 	// sets a's other fields to the stored ones. Returns ErrNotFound.
 	UpdateAccount(ctx context.Context, a *Account) error
-	// SetPassword replaces an account's password hash ("" removes it).
+	// SetPassword replaces an account's password hash ("" removes it) and
+	// deletes the account's portal sessions: a new password signs the
+	// account out everywhere.
 	// Returns ErrNotFound.
 	SetPassword(ctx context.Context, id int64, hash string, at time.Time) error
-	// DeleteAccount removes an account and its tokens; its audit entries
-	// stay. Returns ErrNotFound.
+	// DeleteAccount removes an account, its tokens and its sessions; its
+	// audit entries stay. Returns ErrNotFound.
 	DeleteAccount(ctx context.Context, id int64) error
 
 	// CreateToken inserts t with the SHA-256 hash of its secret and sets
@@ -157,6 +172,20 @@ type AccountStore interface {
 	// TouchToken sets a token's LastUsedAt. A token that does not exist
 	// (deleted meanwhile) is not an error.
 	TouchToken(ctx context.Context, id int64, at time.Time) error
+
+	// CreateSession inserts s with the SHA-256 hash of its secret and sets
+	// its ID; a zero CreatedAt is filled with the current time. It also
+	// deletes every session that expired before s.CreatedAt, so the table
+	// does not grow without bound. Returns ErrNotFound when the account
+	// does not exist.
+	CreateSession(ctx context.Context, s *Session, hash []byte) error
+	// SessionByHash returns the session with this hash and its account, or
+	// ErrNotFound. It returns expired sessions too: the caller decides
+	// (Session.Usable).
+	SessionByHash(ctx context.Context, hash []byte) (*Session, *Account, error)
+	// DeleteSession removes the session with this hash. One that does not
+	// exist is not an error: signing out twice is fine.
+	DeleteSession(ctx context.Context, hash []byte) error
 
 	// AppendAudit inserts e and sets its ID; a zero At is filled with the
 	// current time. IDs grow with every entry.

@@ -127,14 +127,18 @@ func (s *Store) UpdateAccount(ctx context.Context, a *hookshot.Account) error {
 	return nil
 }
 
-// SetPassword replaces an account's password hash.
+// SetPassword replaces an account's password hash and deletes its
+// sessions, in one statement: no session outlives the password it was
+// signed in with. The row count is the UPDATE's, so an unknown account is
+// still ErrNotFound.
 func (s *Store) SetPassword(ctx context.Context, id int64, hash string, at time.Time) error {
-	return s.execOne(ctx, fmt.Sprintf("account %d", id),
-		`UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, columns.Stamp(at), id)
+	return s.execOne(ctx, fmt.Sprintf("account %d", id), `
+		WITH signed_out AS (DELETE FROM sessions WHERE account_id = $3)
+		UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, columns.Stamp(at), id)
 }
 
-// DeleteAccount removes an account; its tokens go with it (ON DELETE
-// CASCADE).
+// DeleteAccount removes an account; its tokens and sessions go with it
+// (ON DELETE CASCADE).
 func (s *Store) DeleteAccount(ctx context.Context, id int64) error {
 	return s.execOne(ctx, fmt.Sprintf("account %d", id), `DELETE FROM accounts WHERE id = $1`, id)
 }
@@ -243,6 +247,63 @@ func (s *Store) RevokeToken(ctx context.Context, accountID, id int64, at time.Ti
 func (s *Store) TouchToken(ctx context.Context, id int64, at time.Time) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE tokens SET last_used_at = $1 WHERE id = $2`, columns.Stamp(at), id); err != nil {
 		return fmt.Errorf("postgres: touching token %d: %w", id, err)
+	}
+	return nil
+}
+
+// CreateSession inserts sess with its hash and sets its ID, and deletes
+// the sessions that expired before sess.CreatedAt, in one transaction, as
+// the SQLite store does: an unknown account leaves the table untouched.
+// Returns ErrNotFound when the account does not exist.
+func (s *Store) CreateSession(ctx context.Context, sess *hookshot.Session, hash []byte) error {
+	sess.CreatedAt = columns.Stamp(sess.CreatedAt)
+	sess.ExpiresAt = columns.Timestamp(sess.ExpiresAt)
+	var id int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Before the insert, so that a session created already expired is
+		// still there for SessionByHash to report.
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1`, sess.CreatedAt); err != nil {
+			return fmt.Errorf("deleting expired sessions: %w", err)
+		}
+		return tx.QueryRow(ctx, `
+			INSERT INTO sessions (account_id, hash, created_at, expires_at)
+			SELECT id, $2, $3, $4 FROM accounts WHERE id = $1
+			RETURNING id`,
+			sess.AccountID, hash, sess.CreatedAt, sess.ExpiresAt).Scan(&id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("account %d: %w", sess.AccountID, hookshot.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: creating session: %w", err)
+	}
+	sess.ID = id
+	return nil
+}
+
+// SessionByHash returns the session with this hash and its account, or
+// ErrNotFound.
+func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*hookshot.Session, *hookshot.Account, error) {
+	row := s.pool.QueryRow(ctx, `
+		SELECT a.id, a.email, a.password_hash, a.admin, a.publish_all, a.publish, a.manage, a.created_at, a.updated_at,
+			s.id, s.account_id, s.created_at, s.expires_at
+		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = $1`, hash)
+	var sess hookshot.Session
+	a, err := scanAccount(row, &sess.ID, &sess.AccountID, &sess.CreatedAt, &sess.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, fmt.Errorf("session: %w", hookshot.ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: reading session: %w", err)
+	}
+	sess.CreatedAt, sess.ExpiresAt = sess.CreatedAt.UTC(), sess.ExpiresAt.UTC()
+	return &sess, a, nil
+}
+
+// DeleteSession removes the session with this hash, if there is one.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
+		return fmt.Errorf("postgres: deleting session: %w", err)
 	}
 	return nil
 }

@@ -135,14 +135,34 @@ func (s *Store) UpdateAccount(ctx context.Context, a *hookshot.Account) error {
 	return nil
 }
 
-// SetPassword replaces an account's password hash.
+// SetPassword replaces an account's password hash and deletes its
+// sessions, in one transaction: no session outlives the password it was
+// signed in with.
 func (s *Store) SetPassword(ctx context.Context, id int64, hash string, at time.Time) error {
-	return s.execOne(ctx, fmt.Sprintf("account %d", id), `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`,
-		hash, micros(columns.Stamp(at)), id)
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`,
+			hash, micros(columns.Stamp(at)), id)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: account %d: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("account %d: %w", id, hookshot.ErrNotFound)
+	}
+	return nil
 }
 
-// DeleteAccount removes an account; its tokens go with it (ON DELETE
-// CASCADE).
+// DeleteAccount removes an account; its tokens and sessions go with it
+// (ON DELETE CASCADE).
 func (s *Store) DeleteAccount(ctx context.Context, id int64) error {
 	return s.execOne(ctx, fmt.Sprintf("account %d", id), `DELETE FROM accounts WHERE id = ?`, id)
 }
@@ -304,6 +324,70 @@ func (s *Store) TouchToken(ctx context.Context, id int64, at time.Time) error {
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: touching token %d: %w", id, err)
+	}
+	return nil
+}
+
+// CreateSession inserts sess with its hash and sets its ID, and deletes
+// the sessions that expired before sess.CreatedAt. Returns ErrNotFound
+// when the account does not exist.
+func (s *Store) CreateSession(ctx context.Context, sess *hookshot.Session, hash []byte) error {
+	sess.CreatedAt = columns.Stamp(sess.CreatedAt)
+	sess.ExpiresAt = columns.Timestamp(sess.ExpiresAt)
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Before the insert, so that a session created already expired is
+		// still there for SessionByHash to report.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, micros(sess.CreatedAt)); err != nil {
+			return fmt.Errorf("deleting expired sessions: %w", err)
+		}
+		return tx.QueryRowContext(ctx, `
+			INSERT INTO sessions (account_id, hash, created_at, expires_at)
+			SELECT id, ?, ?, ? FROM accounts WHERE id = ?
+			RETURNING id`,
+			hash, micros(sess.CreatedAt), micros(sess.ExpiresAt), sess.AccountID,
+		).Scan(&id)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("account %d: %w", sess.AccountID, hookshot.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: creating session: %w", err)
+	}
+	sess.ID = id
+	return nil
+}
+
+// SessionByHash returns the session with this hash and its account, or
+// ErrNotFound.
+func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*hookshot.Session, *hookshot.Account, error) {
+	row := s.read.QueryRowContext(ctx, `
+		SELECT a.id, a.email, a.password_hash, a.admin, a.publish_all, a.publish, a.manage, a.created_at, a.updated_at,
+			s.id, s.account_id, s.created_at, s.expires_at
+		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = ?`, hash)
+	var (
+		sess               hookshot.Session
+		createdAt, expires int64
+	)
+	a, err := scanAccount(row, &sess.ID, &sess.AccountID, &createdAt, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("session: %w", hookshot.ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: reading session: %w", err)
+	}
+	sess.CreatedAt, sess.ExpiresAt = fromMicros(createdAt), fromMicros(expires)
+	return &sess, a, nil
+}
+
+// DeleteSession removes the session with this hash, if there is one.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: deleting session: %w", err)
 	}
 	return nil
 }

@@ -27,6 +27,17 @@ var tokenTests = []test{
 	{"Touch", testTokenTouch},
 }
 
+var sessionTests = []test{
+	{"CreateAndLookUp", testSessionCreateAndLookUp},
+	{"NotFound", testSessionNotFound},
+	{"UnknownAccount", testSessionUnknownAccount},
+	{"Expired", testSessionExpired},
+	{"CreateDeletesExpired", testSessionCreateDeletesExpired},
+	{"Delete", testSessionDelete},
+	{"SetPasswordSignsOut", testSessionSetPassword},
+	{"DeleteAccount", testSessionDeleteAccount},
+}
+
 var auditTests = []test{
 	{"AppendAndRead", testAuditAppendAndRead},
 	{"FilterAndPage", testAuditFilterAndPage},
@@ -341,6 +352,180 @@ func testTokenTouch(t *testing.T, f *fixture) {
 	if err := f.accounts().TouchToken(f.ctx, 424242, f.now); err != nil {
 		t.Errorf("TouchToken of an unknown token: %v", err)
 	}
+}
+
+// createSession creates a session of the account, created and expiring
+// at the times given.
+func (f *fixture) createSession(accountID int64, secret string, created, expires time.Time) *hookshot.Session {
+	f.t.Helper()
+	sess := &hookshot.Session{AccountID: accountID, CreatedAt: created, ExpiresAt: expires}
+	if err := f.accounts().CreateSession(f.ctx, sess, hashOf(secret)); err != nil {
+		f.t.Fatalf("CreateSession: %v", err)
+	}
+	return sess
+}
+
+// session looks a session up by its secret and fails unless it is want.
+func (f *fixture) session(secret string, want *hookshot.Session) {
+	f.t.Helper()
+	got, _, err := f.accounts().SessionByHash(f.ctx, hashOf(secret))
+	if err != nil {
+		f.t.Fatalf("SessionByHash(%s): %v", secret, err)
+	}
+	checkSession(f.t, "SessionByHash("+secret+")", got, want)
+}
+
+// sessionGone fails unless no session has the secret.
+func (f *fixture) sessionGone(secret string) {
+	f.t.Helper()
+	_, _, err := f.accounts().SessionByHash(f.ctx, hashOf(secret))
+	wantErr(f.t, "SessionByHash("+secret+")", err, hookshot.ErrNotFound)
+}
+
+func checkSession(t testing.TB, what string, got, want *hookshot.Session) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s: got nil session", what)
+		return
+	}
+	var d diffs
+	d.check("ID", got.ID, want.ID)
+	d.check("AccountID", got.AccountID, want.AccountID)
+	d.check("CreatedAt", got.CreatedAt, want.CreatedAt)
+	d.check("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	d.report(t, what)
+}
+
+// CreateSession sets the ID; SessionByHash finds the session and its
+// account, with its grants, by the hash.
+func testSessionCreateAndLookUp(t *testing.T, f *fixture) {
+	a := f.createAccount("nora@example.org", func(a *hookshot.Account) { a.Admin = true })
+	sess := f.createSession(a.ID, "hss_one", f.now, f.at(12*time.Hour+345678*time.Microsecond))
+	if sess.ID == 0 {
+		t.Fatal("CreateSession left ID zero")
+	}
+	got, acc, err := f.accounts().SessionByHash(f.ctx, hashOf("hss_one"))
+	if err != nil {
+		t.Fatalf("SessionByHash: %v", err)
+	}
+	checkSession(t, "SessionByHash", got, sess)
+	checkAccount(t, "SessionByHash's account", acc, a)
+
+	// A zero CreatedAt is filled.
+	zero := &hookshot.Session{AccountID: a.ID, ExpiresAt: f.at(time.Hour)}
+	if err := f.accounts().CreateSession(f.ctx, zero, hashOf("hss_two")); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if zero.CreatedAt.IsZero() || zero.ID == sess.ID {
+		t.Fatalf("CreateSession left %+v", zero)
+	}
+	f.session("hss_two", zero)
+}
+
+func testSessionNotFound(t *testing.T, f *fixture) {
+	a := f.createAccount("oscar@example.org")
+	f.createSession(a.ID, "hss_one", f.now, f.at(time.Hour))
+	f.sessionGone("hss_two")
+}
+
+// An unknown account is ErrNotFound, and no session is left behind.
+func testSessionUnknownAccount(t *testing.T, f *fixture) {
+	err := f.accounts().CreateSession(f.ctx, &hookshot.Session{AccountID: 424242, ExpiresAt: f.at(time.Hour)}, hashOf("x"))
+	wantErr(t, "CreateSession for an unknown account", err, hookshot.ErrNotFound)
+	f.sessionGone("x")
+}
+
+// SessionByHash returns an expired session; Usable tells.
+func testSessionExpired(t *testing.T, f *fixture) {
+	a := f.createAccount("paula@example.org")
+	sess := f.createSession(a.ID, "old", f.at(-2*time.Hour), f.at(-time.Hour))
+	got, acc, err := f.accounts().SessionByHash(f.ctx, hashOf("old"))
+	if err != nil {
+		t.Fatalf("SessionByHash of an expired session: %v", err)
+	}
+	checkSession(t, "expired session", got, sess)
+	checkAccount(t, "expired session's account", acc, a)
+	if got.Usable(f.now) {
+		t.Error("an expired session is usable")
+	}
+	if !got.Usable(f.at(-time.Hour - time.Microsecond)) {
+		t.Error("a session is not usable before it expires")
+	}
+}
+
+// CreateSession deletes the sessions, of every account, that expired
+// before its CreatedAt, and only those.
+func testSessionCreateDeletesExpired(t *testing.T, f *fixture) {
+	a := f.createAccount("quinn@example.org")
+	b := f.createAccount("rosa@example.org")
+	aExpired := f.createSession(a.ID, "a-expired", f.at(-2*time.Hour), f.at(-time.Hour))
+	bExpired := f.createSession(b.ID, "b-expired", f.at(-2*time.Hour), f.at(-time.Microsecond))
+	aLive := f.createSession(a.ID, "a-live", f.at(-2*time.Hour), f.at(time.Hour))
+	bLive := f.createSession(b.ID, "b-live", f.at(-2*time.Hour), f.at(time.Hour))
+	// Expired at the new session's CreatedAt, but not before it.
+	edge := f.createSession(b.ID, "b-edge", f.at(-2*time.Hour), f.now)
+	// Creating those deleted none of them: none had expired two hours ago.
+	f.session("a-expired", aExpired)
+	f.session("b-expired", bExpired)
+
+	sess := f.createSession(a.ID, "new", f.now, f.at(time.Hour))
+	f.sessionGone("a-expired")
+	f.sessionGone("b-expired")
+	f.session("a-live", aLive)
+	f.session("b-live", bLive)
+	f.session("b-edge", edge)
+	f.session("new", sess)
+}
+
+// DeleteSession removes one session; deleting it again is not an error.
+func testSessionDelete(t *testing.T, f *fixture) {
+	a := f.createAccount("sam@example.org")
+	f.createSession(a.ID, "gone", f.now, f.at(time.Hour))
+	kept := f.createSession(a.ID, "kept", f.now, f.at(time.Hour))
+	if err := f.accounts().DeleteSession(f.ctx, hashOf("gone")); err != nil {
+		t.Fatalf("DeleteSession: %v", err)
+	}
+	f.sessionGone("gone")
+	f.session("kept", kept)
+	if err := f.accounts().DeleteSession(f.ctx, hashOf("gone")); err != nil {
+		t.Errorf("DeleteSession again: %v", err)
+	}
+	if err := f.accounts().DeleteSession(f.ctx, hashOf("never")); err != nil {
+		t.Errorf("DeleteSession of an unknown session: %v", err)
+	}
+}
+
+// SetPassword signs the account out everywhere, and no other account.
+func testSessionSetPassword(t *testing.T, f *fixture) {
+	a := f.createAccount("tina@example.org")
+	b := f.createAccount("uma@example.org")
+	f.createSession(a.ID, "a-laptop", f.now, f.at(time.Hour))
+	f.createSession(a.ID, "a-phone", f.now, f.at(time.Hour))
+	kept := f.createSession(b.ID, "b-laptop", f.now, f.at(time.Hour))
+	if err := f.accounts().SetPassword(f.ctx, a.ID, "new-hash", f.at(time.Minute)); err != nil {
+		t.Fatalf("SetPassword: %v", err)
+	}
+	f.sessionGone("a-laptop")
+	f.sessionGone("a-phone")
+	f.session("b-laptop", kept)
+	// Signing in again with the new password works.
+	f.createSession(a.ID, "a-laptop", f.at(time.Minute), f.at(time.Hour))
+}
+
+// DeleteAccount removes the account's sessions, and no other account's.
+func testSessionDeleteAccount(t *testing.T, f *fixture) {
+	a := f.createAccount("victor@example.org")
+	b := f.createAccount("wendy@example.org")
+	f.createSession(a.ID, "a", f.now, f.at(time.Hour))
+	kept := f.createSession(b.ID, "b", f.now, f.at(time.Hour))
+	if err := f.accounts().DeleteAccount(f.ctx, a.ID); err != nil {
+		t.Fatalf("DeleteAccount: %v", err)
+	}
+	f.sessionGone("a")
+	f.session("b", kept)
+	// SessionByHash joins the account, so it would miss a session left
+	// behind; the hash, which is unique, would not be free again.
+	f.createSession(b.ID, "a", f.now, f.at(time.Hour))
 }
 
 func checkAudit(t testing.TB, what string, got, want *hookshot.AuditEntry) {

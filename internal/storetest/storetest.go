@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Lifecycle", lifecycleTests},
 		{"Accounts", accountTests},
 		{"Tokens", tokenTests},
+		{"Sessions", sessionTests},
 		{"Audit", auditTests},
 	}
 	for _, g := range groups {
