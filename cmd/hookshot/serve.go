@@ -23,6 +23,7 @@ import (
 	"github.com/hookshot/hookshot/internal/catalog"
 	"github.com/hookshot/hookshot/internal/credential"
 	"github.com/hookshot/hookshot/internal/delivery"
+	"github.com/hookshot/hookshot/internal/portal"
 	"github.com/hookshot/hookshot/internal/postgres"
 	"github.com/hookshot/hookshot/internal/service"
 	"github.com/hookshot/hookshot/internal/sqlite"
@@ -103,12 +104,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
 	})
 
+	site, err := portal.New(svc, log.With("component", "portal"))
+	if err != nil {
+		return fmt.Errorf("loading the portal's templates: %w", err)
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           routes(handler, site),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -140,6 +146,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// routes serves the JSON API under /v1/ beside its health and metrics
+// endpoints, and the web portal everywhere else.
+func routes(apiHandler, portalHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", apiHandler)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		mux.Handle(path, apiHandler)
+	}
+	mux.Handle("/", portalHandler)
+	return mux
 }
 
 // openStore opens the configured database, migrating it, and returns the

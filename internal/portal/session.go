@@ -1,0 +1,282 @@
+package portal
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/service"
+)
+
+const (
+	sessionCookie = "hookshot_session"
+	// loginCookie holds the CSRF token of the sign-in form, which has no
+	// session to tie it to yet (double-submit).
+	loginCookie = "hookshot_login"
+	csrfField   = "csrf"
+)
+
+// session is a signed-in request's account and the CSRF token its forms
+// must carry.
+type session struct {
+	account *hookshot.Account
+	secret  string
+	csrf    string
+}
+
+func (sess *session) principal() *hookshot.Principal { return sess.account.Principal() }
+
+// csrfToken derives a session's form token from its secret, so it needs no
+// storage, changes with every sign-in, and cannot be computed without the
+// cookie, which scripts on other sites cannot read.
+func csrfToken(secret string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("hookshot portal csrf"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// handlerFunc is a portal handler for a signed-in account.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, sess *session)
+
+// handle registers a route for signed-in accounts: others are sent to the
+// sign-in page (GET) or refused (anything else). Every POST must carry the
+// session's CSRF token.
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		sess := s.session(w, r)
+		if sess == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			redirect(w, r, "/login", "expired")
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if !sameToken(r.PostFormValue(csrfField), sess.csrf) {
+				s.errorPage(w, r, sess, http.StatusForbidden, "This form has expired or did not come from this portal, so nothing was changed. Go back, reload the page and try again.")
+				return
+			}
+		}
+		h(w, r, sess)
+	})
+}
+
+// studyHandlerFunc is a handler for one study the account manages.
+type studyHandlerFunc func(w http.ResponseWriter, r *http.Request, sess *session, study int64)
+
+// handleStudy registers a route under /studies/{study}/ for accounts that
+// manage that study. Any other study is "not found", as in the API, so
+// that a manager cannot tell another study's webhooks exist.
+func (s *Server) handleStudy(pattern string, h studyHandlerFunc) {
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request, sess *session) {
+		study, err := strconv.ParseInt(r.PathValue("study"), 10, 64)
+		if err != nil || study <= 0 || !sess.principal().CanManage(study) {
+			s.errorPage(w, r, sess, http.StatusNotFound, "This study does not exist, or you do not manage its webhooks.")
+			return
+		}
+		h(w, r, sess, study)
+	})
+}
+
+// session returns the request's signed-in session, or nil. A cookie that
+// no longer signs anyone in is removed.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	a, err := s.svc.SessionAccount(r.Context(), c.Value)
+	if err != nil {
+		if hookshot.ErrorCode(err) != hookshot.EUnauthorized {
+			s.log.Error("reading a session", "err", err)
+		}
+		s.setCookie(w, r, sessionCookie, "", -1)
+		return nil
+	}
+	return &session{account: a, secret: c.Value, csrf: csrfToken(c.Value)}
+}
+
+// setCookie sets or (maxAge < 0) removes a cookie. Cookies are Secure when
+// the request came over HTTPS, directly or through a proxy that says so.
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func sameToken(got, want string) bool {
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+type loginData struct {
+	Email string
+	Next  string
+	Error string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if s.session(w, r) != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.showLogin(w, r, http.StatusOK, loginData{Next: localPath(r.URL.Query().Get("next"))})
+}
+
+// showLogin renders the sign-in form with a fresh form token.
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	s.setCookie(w, r, loginCookie, token, int((30 * time.Minute).Seconds()))
+	s.render(w, r, status, "login", &view{Title: "Sign in", CSRF: token, Notice: notice(r), Data: d})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	d := loginData{Email: email, Next: localPath(r.PostFormValue("next"))}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !sameToken(r.PostFormValue(csrfField), c.Value) {
+		d.Error = "The sign-in form had expired. Please sign in again."
+		s.showLogin(w, r, http.StatusForbidden, d)
+		return
+	}
+	if !s.limiter.allow(clientIP(r), strings.ToLower(email)) {
+		d.Error = "Too many sign-in attempts. Wait a minute, then try again."
+		w.Header().Set("Retry-After", "60")
+		s.showLogin(w, r, http.StatusTooManyRequests, d)
+		return
+	}
+	if email == "" || r.PostFormValue("password") == "" {
+		d.Error = "Enter your email and your password."
+		s.showLogin(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	a, secret, err := s.svc.SignIn(r.Context(), email, r.PostFormValue("password"))
+	if hookshot.ErrorCode(err) == hookshot.EUnauthorized {
+		s.log.Info("sign-in refused", "email", email, "ip", clientIP(r))
+		d.Error = hookshot.ErrorMessage(err)
+		s.showLogin(w, r, http.StatusUnauthorized, d)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	s.log.Info("signed in", "account", a.ID, "ip", clientIP(r))
+	s.setCookie(w, r, loginCookie, "", -1)
+	s.setCookie(w, r, sessionCookie, secret, int(service.SessionTTL.Seconds()))
+	next := d.Next
+	if next == "" {
+		next = "/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
+	if err := s.svc.SignOut(r.Context(), sess.secret); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.setCookie(w, r, sessionCookie, "", -1)
+	redirect(w, r, "/login", "signed-out")
+}
+
+// localPath returns p when it is a path on this site, and "" otherwise, so
+// that ?next= cannot send a signed-in user elsewhere.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return ""
+	}
+	if u, err := url.Parse(p); err != nil || u.Host != "" || u.Scheme != "" {
+		return ""
+	}
+	return p
+}
+
+// clientIP is the address the request came from. Forwarded headers are not
+// trusted: anyone could send them to escape the sign-in limit.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// loginLimiter slows password guessing: each address and each email gets a
+// small burst of attempts, then one more every so often. It is kept in
+// memory, per process.
+type loginLimiter struct {
+	mu       sync.Mutex
+	limiters map[string]*limiterEntry
+	swept    time.Time
+}
+
+type limiterEntry struct {
+	limiter *rate.Limiter
+	seen    time.Time
+}
+
+const (
+	attemptsPerEmail      = 5
+	emailRefill           = 20 * time.Second
+	attemptsPerAddress    = 20
+	addressRefill         = 3 * time.Second
+	forgetLimitersAfter   = 15 * time.Minute
+	sweepLimitersEveryLen = 1024
+)
+
+func newLoginLimiter() *loginLimiter {
+	return &loginLimiter{limiters: map[string]*limiterEntry{}}
+}
+
+// allow spends one attempt of the address and one of the email, and reports
+// whether both had one left.
+func (l *loginLimiter) allow(ip, email string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if len(l.limiters) >= sweepLimitersEveryLen && now.Sub(l.swept) > time.Minute {
+		for k, e := range l.limiters {
+			if now.Sub(e.seen) > forgetLimitersAfter {
+				delete(l.limiters, k)
+			}
+		}
+		l.swept = now
+	}
+	byIP := l.get("ip "+ip, rate.Every(addressRefill), attemptsPerAddress, now)
+	byEmail := l.get("email "+email, rate.Every(emailRefill), attemptsPerEmail, now)
+	okIP, okEmail := byIP.AllowN(now, 1), byEmail.AllowN(now, 1)
+	return okIP && okEmail
+}
+
+func (l *loginLimiter) get(key string, every rate.Limit, burst int, now time.Time) *rate.Limiter {
+	e, ok := l.limiters[key]
+	if !ok {
+		e = &limiterEntry{limiter: rate.NewLimiter(every, burst)}
+		l.limiters[key] = e
+	}
+	e.seen = now
+	return e.limiter
+}

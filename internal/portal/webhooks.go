@@ -1,0 +1,379 @@
+package portal
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/catalog"
+	"github.com/hookshot/hookshot/internal/service"
+)
+
+// recentDeliveries is how many deliveries the Details page shows at once.
+const recentDeliveries = 20
+
+type studySummary struct {
+	ID       int64
+	Webhooks int
+	Enabled  int
+}
+
+type homeData struct {
+	Studies []studySummary
+	Admin   bool
+	Error   string
+}
+
+// home lists the studies the account manages. A manager of one study goes
+// straight to it.
+func (s *Server) home(w http.ResponseWriter, r *http.Request, sess *session) {
+	a := sess.account
+	manage := slices.Clone(a.Manage)
+	slices.Sort(manage)
+	if len(manage) == 1 && !a.Admin {
+		http.Redirect(w, r, studyPath(manage[0]), http.StatusSeeOther)
+		return
+	}
+	d := homeData{Admin: a.Admin}
+	for _, id := range manage {
+		hooks, err := s.svc.Webhooks(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		sum := studySummary{ID: id, Webhooks: len(hooks)}
+		for _, h := range hooks {
+			if h.Active {
+				sum.Enabled++
+			}
+		}
+		d.Studies = append(d.Studies, sum)
+	}
+	s.render(w, r, http.StatusOK, "home", &view{Title: "Studies", Account: a, CSRF: sess.csrf, Notice: notice(r), Data: d})
+}
+
+// openStudy is the target of the "open a study" form that admins, who
+// manage every study, get on the home page.
+func (s *Server) openStudy(w http.ResponseWriter, r *http.Request, sess *session) {
+	id, err := strconv.ParseInt(strings.TrimSpace(r.URL.Query().Get("study")), 10, 64)
+	if err != nil || id <= 0 {
+		d := homeData{Admin: sess.account.Admin, Error: "Enter a study id: a whole number above zero."}
+		s.render(w, r, http.StatusUnprocessableEntity, "home", &view{Title: "Studies", Account: sess.account, CSRF: sess.csrf, Data: d})
+		return
+	}
+	http.Redirect(w, r, studyPath(id), http.StatusSeeOther)
+}
+
+func studyPath(study int64) string { return fmt.Sprintf("/studies/%d/webhooks", study) }
+
+func webhookPath(study, id int64) string { return fmt.Sprintf("/studies/%d/webhooks/%d", study, id) }
+
+type listData struct {
+	Webhooks []*hookshot.Webhook
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hooks, err := s.svc.Webhooks(r.Context(), study)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "webhooks", &view{
+		Title: fmt.Sprintf("Webhooks of study %d", study), Account: sess.account, CSRF: sess.csrf,
+		Study: study, Notice: notice(r), Data: listData{Webhooks: hooks},
+	})
+}
+
+type formData struct {
+	Form    *webhookForm
+	Webhook *hookshot.Webhook // nil on New
+	Types   []catalog.EventType
+	Auth    []authChoice
+}
+
+type authChoice struct {
+	Value, Label, Hint string
+}
+
+var authChoices = []authChoice{
+	{"none", "None", "The receiver gets no credentials."},
+	{"basic", "Basic", "An Authorization: Basic header with a user name and password."},
+	{"hmac", "HMAC signature", "Each request is signed with a shared secret (X-ActiGraph-Signature)."},
+	{"oauth2", "OAuth2 client credentials", "A bearer token fetched from your token endpoint."},
+}
+
+func (s *Server) showForm(w http.ResponseWriter, r *http.Request, sess *session, study int64, status int, f *webhookForm, hook *hookshot.Webhook) {
+	title := "New webhook"
+	if hook != nil {
+		title = fmt.Sprintf("Edit webhook %d", hook.ID)
+	}
+	s.render(w, r, status, "form", &view{
+		Title: title, Account: sess.account, CSRF: sess.csrf, Study: study,
+		Data: formData{Form: f, Webhook: hook, Types: s.svc.Catalog().Types(), Auth: authChoices},
+	})
+}
+
+func (s *Server) newWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	s.showForm(w, r, sess, study, http.StatusOK, &webhookForm{AuthType: "none", Active: true, ChangeCredentials: true}, nil)
+}
+
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	f := parseWebhookForm(r, s.svc.Catalog(), false)
+	active := f.Active
+	hook, err := s.svc.CreateWebhook(r.Context(), sess.principal(), study, service.WebhookInput{
+		URL: f.URL, Auth: f.auth(), Events: f.Events, EventOptions: f.eventOptions(), Active: &active,
+	})
+	if err != nil {
+		if f.setErrors(err) {
+			s.showForm(w, r, sess, study, http.StatusUnprocessableEntity, f, nil)
+			return
+		}
+		s.fail(w, r, sess, err)
+		return
+	}
+	redirect(w, r, webhookPath(study, hook.ID), "created")
+}
+
+// webhook reads the {id} of the path, showing "not found" itself.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) (*hookshot.Webhook, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.errorPage(w, r, sess, http.StatusNotFound, "This webhook does not exist.")
+		return nil, false
+	}
+	hook, err := s.svc.Webhook(r.Context(), study, id)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return nil, false
+	}
+	return hook, true
+}
+
+func (s *Server) editWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hook, ok := s.webhook(w, r, sess, study)
+	if !ok {
+		return
+	}
+	s.showForm(w, r, sess, study, http.StatusOK, formFromWebhook(hook), hook)
+}
+
+func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hook, ok := s.webhook(w, r, sess, study)
+	if !ok {
+		return
+	}
+	f := parseWebhookForm(r, s.svc.Catalog(), true)
+	f.checkCredentials(hook.Auth.Type)
+	if len(f.Errors) > 0 {
+		s.showForm(w, r, sess, study, http.StatusUnprocessableEntity, f, hook)
+		return
+	}
+	opts := f.eventOptions()
+	events := f.Events
+	if events == nil {
+		events = []string{}
+	}
+	updated, err := s.svc.UpdateWebhook(r.Context(), sess.principal(), study, hook.ID, service.WebhookPatch{
+		URL: &f.URL, Auth: f.auth(), Events: &events, EventOptions: &opts, Active: &f.Active,
+	})
+	if err != nil {
+		if f.setErrors(err) {
+			s.showForm(w, r, sess, study, http.StatusUnprocessableEntity, f, hook)
+			return
+		}
+		s.fail(w, r, sess, err)
+		return
+	}
+	note := "saved"
+	if updated.Validation.DeliveryID != hook.Validation.DeliveryID {
+		note = "revalidate"
+	}
+	redirect(w, r, webhookPath(study, hook.ID), note)
+}
+
+// deliveryView is a delivery with its attempts, newest attempt first.
+type deliveryView struct {
+	*hookshot.Delivery
+	Attempts []*hookshot.Attempt
+}
+
+type detailsData struct {
+	Webhook    *hookshot.Webhook
+	Deliveries []deliveryView
+	// Older is the cursor of the next page of deliveries; Newer is set
+	// when this page is not the first.
+	Older string
+	Newer bool
+	// State sums up what may still change (the validation, deliveries in
+	// progress); the page's script polls it and reloads when it changes.
+	State string
+	Busy  bool
+}
+
+func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hook, ok := s.webhook(w, r, sess, study)
+	if !ok {
+		return
+	}
+	cursor := r.URL.Query().Get("before")
+	d, err := s.details(r, hook, cursor)
+	if hookshot.ErrorCode(err) == hookshot.EInvalid {
+		// A damaged ?before= is not worth an error page: start over.
+		http.Redirect(w, r, webhookPath(study, hook.ID), http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	d.Newer = cursor != ""
+	s.render(w, r, http.StatusOK, "webhook", &view{
+		Title: fmt.Sprintf("Webhook %d", hook.ID), Account: sess.account, CSRF: sess.csrf,
+		Study: study, Notice: notice(r), Data: d,
+	})
+}
+
+func (s *Server) details(r *http.Request, hook *hookshot.Webhook, cursor string) (*detailsData, error) {
+	list, next, err := s.svc.Deliveries(r.Context(), hook.StudyID, hook.ID, service.DeliveryQuery{Cursor: cursor, Limit: recentDeliveries})
+	if err != nil {
+		return nil, err
+	}
+	d := &detailsData{Webhook: hook, Older: next}
+	for _, del := range list {
+		_, attempts, err := s.svc.Delivery(r.Context(), hook.StudyID, hook.ID, del.ID)
+		if err != nil {
+			return nil, err
+		}
+		slices.Reverse(attempts)
+		d.Deliveries = append(d.Deliveries, deliveryView{Delivery: del, Attempts: attempts})
+	}
+	d.State, d.Busy = state(hook, list)
+	return d, nil
+}
+
+// state sums up a webhook and its latest deliveries in a string that
+// changes whenever the Details page would show something new.
+func state(hook *hookshot.Webhook, list []*hookshot.Delivery) (string, bool) {
+	var b strings.Builder
+	busy := hook.Validation.Status == hookshot.ValidationPending
+	fmt.Fprintf(&b, "%s %t", hook.Validation.Status, hook.Active)
+	for _, d := range list {
+		fmt.Fprintf(&b, " %s:%s:%d", d.ID, d.Status, d.Attempts)
+		busy = busy || d.Status == hookshot.DeliveryInProgress
+	}
+	return b.String(), busy
+}
+
+// webhookState answers the Details page's poll with the page's state.
+func (s *Server) webhookState(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hook, err := s.svc.Webhook(r.Context(), study, atoi(r.PathValue("id")))
+	if err != nil {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	list, _, err := s.svc.Deliveries(r.Context(), study, hook.ID, service.DeliveryQuery{Limit: recentDeliveries})
+	if err != nil {
+		s.log.Error("polling a webhook's state", "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	st, busy := state(hook, list)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{"state": st, "busy": busy})
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+func (s *Server) validateWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	if _, _, err := s.svc.ValidateWebhook(r.Context(), sess.principal(), study, atoi(r.PathValue("id"))); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	redirect(w, r, webhookPath(study, atoi(r.PathValue("id"))), "validating")
+}
+
+func (s *Server) enableWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	s.setActive(w, r, sess, study, true)
+}
+
+func (s *Server) disableWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	s.setActive(w, r, sess, study, false)
+}
+
+func (s *Server) setActive(w http.ResponseWriter, r *http.Request, sess *session, study int64, active bool) {
+	id := atoi(r.PathValue("id"))
+	if _, err := s.svc.SetActive(r.Context(), sess.principal(), study, id, active); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	note := "disabled"
+	if active {
+		note = "enabled"
+	}
+	redirect(w, r, webhookPath(study, id), note)
+}
+
+func (s *Server) confirmDelete(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hook, ok := s.webhook(w, r, sess, study)
+	if !ok {
+		return
+	}
+	s.render(w, r, http.StatusOK, "delete", &view{
+		Title: fmt.Sprintf("Delete webhook %d", hook.ID), Account: sess.account, CSRF: sess.csrf, Study: study, Data: hook,
+	})
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	if err := s.svc.DeleteWebhook(r.Context(), sess.principal(), study, atoi(r.PathValue("id"))); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	redirect(w, r, studyPath(study), "deleted")
+}
+
+type deliveryData struct {
+	Webhook  *hookshot.Webhook
+	Delivery deliveryView
+}
+
+func (s *Server) showDelivery(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hook, ok := s.webhook(w, r, sess, study)
+	if !ok {
+		return
+	}
+	d, attempts, err := s.svc.Delivery(r.Context(), study, hook.ID, r.PathValue("delivery"))
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	slices.Reverse(attempts)
+	s.render(w, r, http.StatusOK, "delivery", &view{
+		Title: "Delivery " + d.ID, Account: sess.account, CSRF: sess.csrf, Study: study, Notice: notice(r),
+		Data: deliveryData{Webhook: hook, Delivery: deliveryView{Delivery: d, Attempts: attempts}},
+	})
+}
+
+func (s *Server) resendDelivery(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	id := atoi(r.PathValue("id"))
+	back := localPath(r.PostFormValue("back"))
+	if back == "" {
+		back = webhookPath(study, id)
+	}
+	_, err := s.svc.Resend(r.Context(), sess.principal(), study, id, r.PathValue("delivery"))
+	switch hookshot.ErrorCode(err) {
+	case "":
+		redirect(w, r, back, "resent")
+	case hookshot.EConflict:
+		redirect(w, r, back, "in-progress")
+	default:
+		s.fail(w, r, sess, err)
+	}
+}
