@@ -21,6 +21,8 @@ type browser struct {
 	// shots is where screenshots go: artifacts/screenshots at the top of
 	// the repository, or $HOOKSHOT_ARTIFACTS/screenshots.
 	shots string
+	// secrets must appear on no page; each screenshot checks its page.
+	secrets []string
 }
 
 // chromiumPath finds Debian's chromium (which .ci/run installs). Without
@@ -114,9 +116,16 @@ func (b *browser) html() string {
 	return get(b, "reading the page", chromedp.OuterHTML(chromedp.CSS("html")))
 }
 
-// screenshot saves the whole page as name.png.
+// screenshot saves the whole page as name.png, after checking that the
+// page shows no secret.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
+	page := b.html()
+	for _, secret := range b.secrets {
+		if strings.Contains(page, secret) {
+			b.t.Fatalf("the page at %s (%s) contains the secret %q", b.location(), name, secret)
+		}
+	}
 	png := get(b, "taking a screenshot", chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
@@ -158,6 +167,7 @@ func TestPortalInBrowser(t *testing.T) {
 		hmacSecret = "portal-hmac-secret-never-shown"
 	)
 	h.cli(t, password+"\n", "accounts", "create", "--email", email, "--manage", "189", "--password-stdin")
+	b.secrets = []string{password, hmacSecret}
 
 	rc := newReceiver(t)
 	rc.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -338,7 +348,24 @@ func TestPortalInBrowser(t *testing.T) {
 	b.wantText("You are signed out.")
 	b.do("coming back", chromedp.Navigate(h.URL+"/studies/189/webhooks"), chromedp.WaitVisible(chromedp.CSS(`#email`)))
 
-	// Nothing secret reached the logs; the pages were checked as they went.
+	// Every change made in the portal is in the audit trail, under the
+	// account's name.
+	var trail listJSON[auditJSON]
+	h.call("GET", "/v1/audit?study_id=189&limit=200", nil).must(t, 200).JSON(t, &trail)
+	did := map[string]bool{}
+	for _, e := range trail.Items {
+		if strings.HasSuffix(e.Actor, " "+email) {
+			did[e.Action] = true
+		}
+	}
+	for _, action := range []string{"created", "changed", "resent", "disabled", "deleted"} {
+		if !did[action] {
+			t.Errorf("the audit trail has no %q by %s: %+v", action, email, trail.Items)
+		}
+	}
+
+	// Nothing secret reached the logs; the pages were checked at each
+	// screenshot.
 	if strings.Contains(h.Logs(), hmacSecret) || strings.Contains(h.Logs(), password) {
 		t.Fatal("a secret appears in the service's logs")
 	}
