@@ -24,6 +24,7 @@ type Config struct {
 	DeliveryTimeout    time.Duration
 	AllowHTTP          bool
 	EgressAllow        []netip.Prefix
+	TrustedProxies     []netip.Prefix
 	SecretKey          []byte
 	HeaderPrefix       string
 	UserAgent          string
@@ -44,13 +45,14 @@ type setting struct {
 }
 
 var settings = []setting{
-	{"addr", "HOOKSHOT_ADDR", "127.0.0.1:8080", "listen address of the API", false},
+	{"addr", "HOOKSHOT_ADDR", "127.0.0.1:8080", "listen address of the API and the portal", false},
 	{"database", "HOOKSHOT_DATABASE", "sqlite:hookshot.db", "sqlite:PATH or a postgres:// URL", false},
 	{"admin-token", "HOOKSHOT_ADMIN_TOKEN", "", "accept this value as an admin API token (not stored)", true},
 	{"retry-schedule", "HOOKSHOT_RETRY_SCHEDULE", "10s,60s,24h,24h", "waits between attempts, comma-separated", false},
 	{"delivery-timeout", "HOOKSHOT_DELIVERY_TIMEOUT", "15s", "time limit of one attempt, connect to capped response body", false},
 	{"allow-http", "HOOKSHOT_ALLOW_HTTP", "false", "accept http:// target URLs", false},
 	{"egress-allow", "HOOKSHOT_EGRESS_ALLOW", "", "CIDRs exempt from the private-address guard, comma-separated, e.g. 127.0.0.0/8", false},
+	{"trusted-proxies", "HOOKSHOT_TRUSTED_PROXIES", "", "CIDRs of reverse proxies whose X-Forwarded-For names the portal's client (for its sign-in limit), comma-separated", false},
 	{"secret-key", "HOOKSHOT_SECRET_KEY", "", "64 hex characters: the key for credentials at rest (generated beside a SQLite database; required with PostgreSQL)", true},
 	{"header-prefix", "HOOKSHOT_HEADER_PREFIX", "X-ActiGraph-", "prefix of the webhook headers", false},
 	{"user-agent", "HOOKSHOT_USER_AGENT", "ActiGraph-Hookshot/1.0", "User-Agent of webhook requests", false},
@@ -162,6 +164,9 @@ func parseConfig(v map[string]*string) (*Config, error) {
 	}
 	if c.EgressAllow, err = delivery.ParsePrefixes(strings.Split(get("egress-allow"), ",")); err != nil {
 		bad("egress-allow", "%v", err)
+	}
+	if c.TrustedProxies, err = delivery.ParsePrefixes(strings.Split(get("trusted-proxies"), ",")); err != nil {
+		bad("trusted-proxies", "%v", err)
 	}
 	if k := get("secret-key"); k != "" {
 		if c.SecretKey, err = credential.ParseKey(k); err != nil {

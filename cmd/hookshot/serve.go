@@ -104,7 +104,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
 	})
 
-	site, err := portal.New(svc, log.With("component", "portal"))
+	site, err := portal.New(svc, log.With("component", "portal"), portal.Options{TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return fmt.Errorf("loading the portal's templates: %w", err)
 	}

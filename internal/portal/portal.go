@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ var staticFiles embed.FS
 
 // Server is the portal's http.Handler.
 type Server struct {
+	opts    Options
 	svc     *service.Service
 	log     *slog.Logger
 	pages   map[string]*template.Template
@@ -40,13 +42,21 @@ type Server struct {
 	origin  *http.CrossOriginProtection
 }
 
+// Options tune the portal.
+type Options struct {
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client, for the sign-in limit (HOOKSHOT_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+}
+
 // New returns the portal handler.
-func New(svc *service.Service, log *slog.Logger) (*Server, error) {
+func New(svc *service.Service, log *slog.Logger, opts Options) (*Server, error) {
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
+		opts:    opts,
 		svc:     svc,
 		log:     log,
 		pages:   pages,

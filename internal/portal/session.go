@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -136,7 +137,11 @@ type loginData struct {
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	if s.session(w, r) != nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		next := localPath(r.URL.Query().Get("next"))
+		if next == "" {
+			next = "/"
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	s.showLogin(w, r, http.StatusOK, loginData{Next: localPath(r.URL.Query().Get("next"))})
@@ -161,7 +166,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusForbidden, d)
 		return
 	}
-	if !s.limiter.allow(clientIP(r), strings.ToLower(email)) {
+	succeeded, ok := s.limiter.attempt(s.clientIP(r), strings.ToLower(email))
+	if !ok {
 		d.Error = "Too many sign-in attempts. Wait a minute, then try again."
 		w.Header().Set("Retry-After", "60")
 		s.showLogin(w, r, http.StatusTooManyRequests, d)
@@ -174,7 +180,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a, secret, err := s.svc.SignIn(r.Context(), email, r.PostFormValue("password"))
 	if hookshot.ErrorCode(err) == hookshot.EUnauthorized {
-		s.log.Info("sign-in refused", "email", email, "ip", clientIP(r))
+		s.log.Info("sign-in refused", "email", email, "ip", s.clientIP(r))
 		d.Error = hookshot.ErrorMessage(err)
 		s.showLogin(w, r, http.StatusUnauthorized, d)
 		return
@@ -183,7 +189,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	s.log.Info("signed in", "account", a.ID, "ip", clientIP(r))
+	succeeded()
+	s.log.Info("signed in", "account", a.ID, "ip", s.clientIP(r))
 	s.setCookie(w, r, loginCookie, "", -1)
 	s.setCookie(w, r, sessionCookie, secret, int(service.SessionTTL.Seconds()))
 	next := d.Next
@@ -214,14 +221,40 @@ func localPath(p string) string {
 	return p
 }
 
-// clientIP is the address the request came from. Forwarded headers are not
-// trusted: anyone could send them to escape the sign-in limit.
-func clientIP(r *http.Request) string {
+// clientIP is the address the request came from. X-Forwarded-For is read
+// only when the request comes from a proxy the operator trusts, and then
+// from the right, skipping the trusted hops: anyone else could send the
+// header to escape the sign-in limit.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(addr) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(hop) {
+			return hop.Unmap().String()
+		}
 	}
 	return host
+}
+
+func (s *Server) trusted(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // loginLimiter slows password guessing: each address and each email gets a
@@ -251,9 +284,13 @@ func newLoginLimiter() *loginLimiter {
 	return &loginLimiter{limiters: map[string]*limiterEntry{}}
 }
 
-// allow spends one attempt of the address and one of the email, and reports
-// whether both had one left.
-func (l *loginLimiter) allow(ip, email string) bool {
+// attempt takes one attempt from the address and one from the email, and
+// reports whether both had one left. A successful sign-in calls succeeded,
+// which gives the email its whole allowance back: only failures add up, so
+// signing in from several devices never locks anyone out. Taking before
+// checking, rather than after a failure, keeps parallel guesses within the
+// limit too.
+func (l *loginLimiter) attempt(ip, email string) (succeeded func(), ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
@@ -265,10 +302,20 @@ func (l *loginLimiter) allow(ip, email string) bool {
 		}
 		l.swept = now
 	}
-	byIP := l.get("ip "+ip, rate.Every(addressRefill), attemptsPerAddress, now)
-	byEmail := l.get("email "+email, rate.Every(emailRefill), attemptsPerEmail, now)
-	okIP, okEmail := byIP.AllowN(now, 1), byEmail.AllowN(now, 1)
-	return okIP && okEmail
+	emailKey := "email " + email
+	byIP := l.get("ip "+ip, rate.Every(addressRefill), attemptsPerAddress, now).ReserveN(now, 1)
+	byEmail := l.get(emailKey, rate.Every(emailRefill), attemptsPerEmail, now).ReserveN(now, 1)
+	if byIP.DelayFrom(now) > 0 || byEmail.DelayFrom(now) > 0 {
+		// A refused attempt costs nothing, or waiting would never end.
+		byIP.CancelAt(now)
+		byEmail.CancelAt(now)
+		return nil, false
+	}
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		delete(l.limiters, emailKey)
+	}, true
 }
 
 func (l *loginLimiter) get(key string, every rate.Limit, burst int, now time.Time) *rate.Limiter {
