@@ -69,16 +69,17 @@ func TestConfigErrors(t *testing.T) {
 		env     map[string]string
 		mention string
 	}{
-		"bad database":  {map[string]string{"HOOKSHOT_DATABASE": "mysql://x"}, "--database"},
-		"bad schedule":  {map[string]string{"HOOKSHOT_RETRY_SCHEDULE": "10s,soon"}, "soon"},
-		"bad timeout":   {map[string]string{"HOOKSHOT_DELIVERY_TIMEOUT": "0s"}, "--delivery-timeout"},
-		"bad bool":      {map[string]string{"HOOKSHOT_ALLOW_HTTP": "maybe"}, "--allow-http"},
-		"bad CIDR":      {map[string]string{"HOOKSHOT_EGRESS_ALLOW": "10.0.0.0/99"}, "--egress-allow"},
-		"short key":     {map[string]string{"HOOKSHOT_SECRET_KEY": "abcd"}, "--secret-key"},
-		"bad lease":     {map[string]string{"HOOKSHOT_LEASE": "1s"}, "--lease"},
-		"bad level":     {map[string]string{"HOOKSHOT_LOG_LEVEL": "loud"}, "--log-level"},
-		"zero workers":  {map[string]string{"HOOKSHOT_CONCURRENCY": "0"}, "--concurrency"},
-		"no user agent": {map[string]string{"HOOKSHOT_USER_AGENT": " "}, "--user-agent"},
+		"bad database":   {map[string]string{"HOOKSHOT_DATABASE": "mysql://x"}, "--database"},
+		"bad schedule":   {map[string]string{"HOOKSHOT_RETRY_SCHEDULE": "10s,soon"}, "soon"},
+		"bad timeout":    {map[string]string{"HOOKSHOT_DELIVERY_TIMEOUT": "0s"}, "--delivery-timeout"},
+		"bad bool":       {map[string]string{"HOOKSHOT_ALLOW_HTTP": "maybe"}, "--allow-http"},
+		"bad CIDR":       {map[string]string{"HOOKSHOT_EGRESS_ALLOW": "10.0.0.0/99"}, "--egress-allow"},
+		"bad proxy CIDR": {map[string]string{"HOOKSHOT_TRUSTED_PROXIES": "10.0.0.0/99"}, "--trusted-proxies"},
+		"short key":      {map[string]string{"HOOKSHOT_SECRET_KEY": "abcd"}, "--secret-key"},
+		"bad lease":      {map[string]string{"HOOKSHOT_LEASE": "1s"}, "--lease"},
+		"bad level":      {map[string]string{"HOOKSHOT_LOG_LEVEL": "loud"}, "--log-level"},
+		"zero workers":   {map[string]string{"HOOKSHOT_CONCURRENCY": "0"}, "--concurrency"},
+		"no user agent":  {map[string]string{"HOOKSHOT_USER_AGENT": " "}, "--user-agent"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
