@@ -3,6 +3,7 @@ package hookshot
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Sentinel errors that Store methods return, wrapped.
@@ -23,6 +24,29 @@ const (
 	ETooLarge     = "too_large"    // 413
 	EInternal     = "internal"     // 500
 )
+
+// HTTPStatus maps an error code to its HTTP status: the one place where
+// that decision is made, for the API's problem documents and the portal's
+// error pages alike. Anything unknown is 500.
+func HTTPStatus(code string) int {
+	switch code {
+	case EMalformed:
+		return http.StatusBadRequest
+	case EInvalid:
+		return http.StatusUnprocessableEntity
+	case ENotFound:
+		return http.StatusNotFound
+	case EConflict:
+		return http.StatusConflict
+	case EUnauthorized:
+		return http.StatusUnauthorized
+	case EForbidden:
+		return http.StatusForbidden
+	case ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
 
 // Error is an error meant for the person who caused it: Message says what
 // to do about it, and FieldErrors point at the offending input.

@@ -24,33 +24,11 @@ type problemDoc struct {
 	Errors   []hookshot.FieldError `json:"errors,omitempty"`
 }
 
-// statusOf maps an error code to its HTTP status: the one place where that
-// decision is made.
-func statusOf(code string) int {
-	switch code {
-	case hookshot.EMalformed:
-		return http.StatusBadRequest
-	case hookshot.EInvalid:
-		return http.StatusUnprocessableEntity
-	case hookshot.ENotFound:
-		return http.StatusNotFound
-	case hookshot.EConflict:
-		return http.StatusConflict
-	case hookshot.EUnauthorized:
-		return http.StatusUnauthorized
-	case hookshot.EForbidden:
-		return http.StatusForbidden
-	case hookshot.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
-}
-
 // problem renders err. Internal errors are logged with their detail and
 // shown only as a generic message.
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	code := hookshot.ErrorCode(err)
-	status := statusOf(code)
+	status := hookshot.HTTPStatus(code)
 	if status == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

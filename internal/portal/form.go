@@ -34,7 +34,8 @@ type webhookForm struct {
 	Errors   map[string]string
 	Problems []string
 
-	password, secret, clientSecret string
+	// secret is what was typed in the chosen type's secret field.
+	secret string
 }
 
 // The secret field of each authentication type.
@@ -83,9 +84,9 @@ func parseWebhookForm(r *http.Request, cat *catalog.Catalog, editing bool) *webh
 		Events:            v["events"],
 		Options:           map[string][]string{},
 		Active:            v.Get("active") == "on",
-		password:          v.Get("password"),
-		secret:            v.Get("secret"),
-		clientSecret:      v.Get("client_secret"),
+	}
+	if field, ok := secretField[hookshot.AuthType(f.AuthType)]; ok {
+		f.secret = v.Get(field)
 	}
 	for _, t := range cat.Types() {
 		if !slices.Contains(f.Events, t.Name) {
@@ -108,17 +109,17 @@ func (f *webhookForm) auth() *service.AuthInput {
 	switch a.Type {
 	case hookshot.AuthBasic:
 		a.Username = f.Username
-		if f.ChangeCredentials {
-			a.Password = f.password
-		}
-	case hookshot.AuthHMAC:
-		if f.ChangeCredentials {
-			a.Secret = f.secret
-		}
 	case hookshot.AuthOAuth2:
 		a.TokenURL, a.ClientID, a.Scope = f.TokenURL, f.ClientID, f.Scope
-		if f.ChangeCredentials {
-			a.ClientSecret = f.clientSecret
+	}
+	if f.ChangeCredentials {
+		switch a.Type {
+		case hookshot.AuthBasic:
+			a.Password = f.secret
+		case hookshot.AuthHMAC:
+			a.Secret = f.secret
+		case hookshot.AuthOAuth2:
+			a.ClientSecret = f.secret
 		}
 	}
 	return a
@@ -147,23 +148,11 @@ func (f *webhookForm) checkCredentials(stored hookshot.AuthType) {
 	field, hasSecret := secretField[t]
 	switch {
 	case !hasSecret:
-	case f.ChangeCredentials && f.secretValue(t) == "":
+	case f.ChangeCredentials && f.secret == "":
 		f.addError(field, "Enter the new value, or untick “Change credentials” to keep the stored one.")
 	case !f.ChangeCredentials && t != stored:
 		f.addError("change_credentials", "A new authentication type needs new credentials: tick “Change credentials” and enter them.")
 	}
-}
-
-func (f *webhookForm) secretValue(t hookshot.AuthType) string {
-	switch t {
-	case hookshot.AuthBasic:
-		return f.password
-	case hookshot.AuthHMAC:
-		return f.secret
-	case hookshot.AuthOAuth2:
-		return f.clientSecret
-	}
-	return ""
 }
 
 func (f *webhookForm) addError(field, message string) {

@@ -210,17 +210,8 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, sess *session
 // fail shows err as a page: the service's message for errors meant for
 // people, and a generic one (logged in full) for anything else.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
-	status := http.StatusInternalServerError
-	switch hookshot.ErrorCode(err) {
-	case hookshot.ENotFound:
-		status = http.StatusNotFound
-	case hookshot.EConflict:
-		status = http.StatusConflict
-	case hookshot.EInvalid, hookshot.EMalformed:
-		status = http.StatusUnprocessableEntity
-	case hookshot.EForbidden:
-		status = http.StatusForbidden
-	default:
+	status := hookshot.HTTPStatus(hookshot.ErrorCode(err))
+	if status == http.StatusInternalServerError {
 		s.log.Error("serving page", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	s.errorPage(w, r, sess, status, hookshot.ErrorMessage(err))
