@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +17,10 @@ import (
 var _ hookshot.AccountStore = (*Store)(nil)
 
 const accountColumns = `id, email, password_hash, admin, publish_all, publish, manage, created_at, updated_at`
+
+// joinedAccountColumns are accountColumns of the table aliased "a", for
+// reading an account beside the token or session that names it.
+var joinedAccountColumns = "a." + strings.ReplaceAll(accountColumns, ", ", ", a.")
 
 func scanAccount(row pgx.Row, extra ...any) (*hookshot.Account, error) {
 	var (
@@ -192,7 +197,7 @@ func (s *Store) CreateToken(ctx context.Context, t *hookshot.Token, hash []byte)
 // ErrNotFound.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*hookshot.Token, *hookshot.Account, error) {
 	row := s.pool.QueryRow(ctx, `
-		SELECT a.id, a.email, a.password_hash, a.admin, a.publish_all, a.publish, a.manage, a.created_at, a.updated_at,
+		SELECT `+joinedAccountColumns+`,
 			t.id, t.account_id, t.name, t.expires_at, t.revoked_at, t.last_used_at, t.created_at
 		FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = $1`, hash)
 	var t hookshot.Token
@@ -285,7 +290,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *hookshot.Session, hash 
 // ErrNotFound.
 func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*hookshot.Session, *hookshot.Account, error) {
 	row := s.pool.QueryRow(ctx, `
-		SELECT a.id, a.email, a.password_hash, a.admin, a.publish_all, a.publish, a.manage, a.created_at, a.updated_at,
+		SELECT `+joinedAccountColumns+`,
 			s.id, s.account_id, s.created_at, s.expires_at
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = $1`, hash)
 	var sess hookshot.Session

@@ -16,6 +16,10 @@ var _ hookshot.AccountStore = (*Store)(nil)
 
 const accountColumns = `id, email, password_hash, admin, publish_all, publish, manage, created_at, updated_at`
 
+// joinedAccountColumns are accountColumns of the table aliased "a", for
+// reading an account beside the token or session that names it.
+var joinedAccountColumns = "a." + strings.ReplaceAll(accountColumns, ", ", ", a.")
+
 func scanAccount(row scanner, extra ...any) (*hookshot.Account, error) {
 	var (
 		a                    hookshot.Account
@@ -255,7 +259,7 @@ func (s *Store) CreateToken(ctx context.Context, t *hookshot.Token, hash []byte)
 // ErrNotFound.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*hookshot.Token, *hookshot.Account, error) {
 	row := s.read.QueryRowContext(ctx, `
-		SELECT a.id, a.email, a.password_hash, a.admin, a.publish_all, a.publish, a.manage, a.created_at, a.updated_at,
+		SELECT `+joinedAccountColumns+`,
 			t.id, t.account_id, t.name, t.expires_at, t.revoked_at, t.last_used_at, t.created_at
 		FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = ?`, hash)
 	var (
@@ -362,7 +366,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *hookshot.Session, hash 
 // ErrNotFound.
 func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*hookshot.Session, *hookshot.Account, error) {
 	row := s.read.QueryRowContext(ctx, `
-		SELECT a.id, a.email, a.password_hash, a.admin, a.publish_all, a.publish, a.manage, a.created_at, a.updated_at,
+		SELECT `+joinedAccountColumns+`,
 			s.id, s.account_id, s.created_at, s.expires_at
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = ?`, hash)
 	var (
