@@ -196,10 +196,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 }
 
 // deliveryView is a delivery with its attempts, newest attempt first.
-type deliveryView struct {
-	*hookshot.Delivery
-	Attempts []*hookshot.Attempt
-}
+type deliveryView = service.DeliveryHistory
 
 type detailsData struct {
 	Webhook    *hookshot.Webhook
@@ -238,20 +235,17 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) details(r *http.Request, hook *hookshot.Webhook, cursor string) (*detailsData, error) {
-	list, next, err := s.svc.Deliveries(r.Context(), hook.StudyID, hook.ID, service.DeliveryQuery{Cursor: cursor, Limit: recentDeliveries})
+	list, next, err := s.svc.DeliveryHistories(r.Context(), hook.StudyID, hook.ID, service.DeliveryQuery{Cursor: cursor, Limit: recentDeliveries})
 	if err != nil {
 		return nil, err
 	}
-	d := &detailsData{Webhook: hook, Older: next}
-	for _, del := range list {
-		_, attempts, err := s.svc.Delivery(r.Context(), hook.StudyID, hook.ID, del.ID)
-		if err != nil {
-			return nil, err
-		}
-		slices.Reverse(attempts)
-		d.Deliveries = append(d.Deliveries, deliveryView{Delivery: del, Attempts: attempts})
+	d := &detailsData{Webhook: hook, Deliveries: list, Older: next}
+	deliveries := make([]*hookshot.Delivery, len(list))
+	for i, del := range list {
+		slices.Reverse(del.Attempts)
+		deliveries[i] = del.Delivery
 	}
-	d.State, d.Busy = state(hook, list)
+	d.State, d.Busy = state(hook, deliveries)
 	return d, nil
 }
 

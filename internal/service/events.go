@@ -170,6 +170,33 @@ func (s *Service) Deliveries(ctx context.Context, studyID, webhookID int64, q De
 	return items, next, nil
 }
 
+// DeliveryHistory is a delivery with its attempts, oldest first.
+type DeliveryHistory struct {
+	*hookshot.Delivery
+	// Attempts shadows Delivery.Attempts, the count; that stays readable
+	// as History.Delivery.Attempts.
+	Attempts []*hookshot.Attempt
+}
+
+// DeliveryHistories is Deliveries with every delivery's attempts, for a
+// page that shows them all at once. The webhook is checked once, not once
+// per delivery.
+func (s *Service) DeliveryHistories(ctx context.Context, studyID, webhookID int64, q DeliveryQuery) ([]DeliveryHistory, string, error) {
+	list, next, err := s.Deliveries(ctx, studyID, webhookID, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]DeliveryHistory, len(list))
+	for i, d := range list {
+		_, attempts, err := s.store.Delivery(ctx, webhookID, d.ID)
+		if err != nil {
+			return nil, "", notFound(err, "Delivery %s does not exist for webhook %d.", d.ID, webhookID)
+		}
+		out[i] = DeliveryHistory{Delivery: d, Attempts: attempts}
+	}
+	return out, next, nil
+}
+
 var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // Delivery returns one delivery of a webhook with all its attempts.
