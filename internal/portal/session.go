@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -84,8 +83,8 @@ type studyHandlerFunc func(w http.ResponseWriter, r *http.Request, sess *session
 // that a manager cannot tell another study's webhooks exist.
 func (s *Server) handleStudy(pattern string, h studyHandlerFunc) {
 	s.handle(pattern, func(w http.ResponseWriter, r *http.Request, sess *session) {
-		study, err := strconv.ParseInt(r.PathValue("study"), 10, 64)
-		if err != nil || study <= 0 || !sess.principal().CanManage(study) {
+		study := pathID(r, "study")
+		if study == 0 || !sess.principal().CanManage(study) {
 			s.errorPage(w, r, sess, http.StatusNotFound, "This study does not exist, or you do not manage its webhooks.")
 			return
 		}

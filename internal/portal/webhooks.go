@@ -140,8 +140,8 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 
 // webhook reads the {id} of the path, showing "not found" itself.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) (*hookshot.Webhook, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	id := pathID(r, "id")
+	if id == 0 {
 		s.errorPage(w, r, sess, http.StatusNotFound, "This webhook does not exist.")
 		return nil, false
 	}
@@ -264,7 +264,7 @@ func state(hook *hookshot.Webhook, list []*hookshot.Delivery) (string, bool) {
 
 // webhookState answers the Details page's poll with the page's state.
 func (s *Server) webhookState(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	hook, err := s.svc.Webhook(r.Context(), study, atoi(r.PathValue("id")))
+	hook, err := s.svc.Webhook(r.Context(), study, pathID(r, "id"))
 	if err != nil {
 		w.WriteHeader(http.StatusNotFound)
 		return
@@ -281,17 +281,23 @@ func (s *Server) webhookState(w http.ResponseWriter, r *http.Request, sess *sess
 	_ = json.NewEncoder(w).Encode(map[string]any{"state": st, "busy": busy})
 }
 
-func atoi(s string) int64 {
-	n, _ := strconv.ParseInt(s, 10, 64)
+// pathID reads an id from the path: a positive integer, or 0, which no
+// study, webhook or delivery has, so the lookup that follows says "not
+// found".
+func pathID(r *http.Request, name string) int64 {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
 	return n
 }
 
 func (s *Server) validateWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	if _, _, err := s.svc.ValidateWebhook(r.Context(), sess.principal(), study, atoi(r.PathValue("id"))); err != nil {
+	if _, _, err := s.svc.ValidateWebhook(r.Context(), sess.principal(), study, pathID(r, "id")); err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
-	redirect(w, r, webhookPath(study, atoi(r.PathValue("id"))), "validating")
+	redirect(w, r, webhookPath(study, pathID(r, "id")), "validating")
 }
 
 func (s *Server) enableWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
@@ -303,7 +309,7 @@ func (s *Server) disableWebhook(w http.ResponseWriter, r *http.Request, sess *se
 }
 
 func (s *Server) setActive(w http.ResponseWriter, r *http.Request, sess *session, study int64, active bool) {
-	id := atoi(r.PathValue("id"))
+	id := pathID(r, "id")
 	if _, err := s.svc.SetActive(r.Context(), sess.principal(), study, id, active); err != nil {
 		s.fail(w, r, sess, err)
 		return
@@ -326,7 +332,7 @@ func (s *Server) confirmDelete(w http.ResponseWriter, r *http.Request, sess *ses
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	if err := s.svc.DeleteWebhook(r.Context(), sess.principal(), study, atoi(r.PathValue("id"))); err != nil {
+	if err := s.svc.DeleteWebhook(r.Context(), sess.principal(), study, pathID(r, "id")); err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
@@ -356,7 +362,7 @@ func (s *Server) showDelivery(w http.ResponseWriter, r *http.Request, sess *sess
 }
 
 func (s *Server) resendDelivery(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	id := atoi(r.PathValue("id"))
+	id := pathID(r, "id")
 	back := localPath(r.PostFormValue("back"))
 	if back == "" {
 		back = webhookPath(study, id)
