@@ -15,10 +15,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// fixtureDir holds copies of /work/shared/fixtures/events, so tests and the
-// fuzz seed corpus do not depend on a directory outside the module;
-// TestFixtureCopiesMatchShared keeps the copies honest.
-const fixtureDir = "testdata/events"
+// fixtureDir holds the repository's copy of shared/fixtures/events (see
+// ExampleFiles), so tests and the fuzz seed corpus do not depend on a
+// directory outside the module; TestExamplesMatchShared keeps it honest.
+const fixtureDir = "examples"
 
 // sharedFixtureDir is where the product's fixtures live when the
 // repository sits beside the shared directory, as on developer machines
@@ -51,7 +51,7 @@ type fixture struct {
 	studyID   int64
 }
 
-// fixtures reads the testdata copies. A file is named for its event type,
+// fixtures reads the repository's examples. A file is named for its event type,
 // optionally with a "-variant" suffix (upload-error.json).
 func fixtures(tb testing.TB) []fixture {
 	tb.Helper()
@@ -116,9 +116,9 @@ func TestFixturesAreAccepted(t *testing.T) {
 	}
 }
 
-// The copies in testdata must be the product's fixtures, byte for byte.
-// Skipped where the shared directory is absent (a bare module checkout).
-func TestFixtureCopiesMatchShared(t *testing.T) {
+// The examples must be the product's fixtures, byte for byte. Skipped where
+// the shared directory is absent (a clone with nothing beside it).
+func TestExamplesMatchShared(t *testing.T) {
 	shared, err := filepath.Glob(filepath.Join(sharedFixtureDir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestFixtureCopiesMatchShared(t *testing.T) {
 		return out
 	}
 	if !slices.Equal(base(shared), base(copies)) {
-		t.Fatalf("fixture files differ: shared %v, testdata %v; copy %s into %s", base(shared), base(copies), sharedFixtureDir, fixtureDir)
+		t.Fatalf("fixture files differ: shared %v, examples %v; copy %s into %s", base(shared), base(copies), sharedFixtureDir, fixtureDir)
 	}
 	for _, p := range shared {
 		want, err := os.ReadFile(p)

@@ -20,13 +20,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookshot/hookshot/internal/catalog"
 	"github.com/hookshot/hookshot/internal/pgtest"
 )
 
 var (
-	binary   string // the hookshot binary built for this test run
-	caFile   string // trusts httptest's TLS certificate, for SSL_CERT_FILE
-	fixtures = filepath.Join("..", "..", "..", "shared", "fixtures", "events")
+	binary   string                   // the hookshot binary built for this test run
+	caFile   string                   // trusts httptest's TLS certificate, for SSL_CERT_FILE
+	fixtures = catalog.ExampleFiles() // the example payload of every event type
 )
 
 const adminToken = "test-admin-token-0123456789"

@@ -5,20 +5,20 @@ import (
 	"fmt"
 	"github.com/jackc/pgx/v5"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// fixture returns the raw bytes of a shared example payload.
+// fixture returns the raw bytes of an example payload.
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
+	b, err := fs.ReadFile(fixtures, name)
 	if err != nil {
 		t.Fatalf("reading fixture %s: %v", name, err)
 	}
