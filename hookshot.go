@@ -200,6 +200,6 @@ type AttemptResponse struct {
 // ValidationBody returns the body of a validation request (SPEC §5), e.g.
 // {"WebhookId":"74","ValidationCode":"<code>"}.
 func ValidationBody(webhookID int64, code string) []byte {
-	b, _ := json.Marshal(webhook.ValidationRequest{WebhookId: strconv.FormatInt(webhookID, 10), ValidationCode: code})
+	b, _ := json.Marshal(webhook.ValidationRequest{WebhookID: strconv.FormatInt(webhookID, 10), ValidationCode: code})
 	return b
 }

@@ -124,9 +124,9 @@ func VerifyRequest(r *http.Request, secret string) ([]byte, error) {
 // {"WebhookId":"74","ValidationCode":"<code>"}. The code is also in
 // HeaderHookSecret, which is what AnswerValidation echoes.
 type ValidationRequest struct {
-	// WebhookId is the webhook's id as a string. The field is spelled as
-	// its JSON name, which CentrePoint fixed, rather than WebhookID.
-	WebhookId      string `json:"WebhookId"`
+	// WebhookID is the webhook's id as a string. Its JSON name,
+	// "WebhookId", is CentrePoint's and fixed.
+	WebhookID      string `json:"WebhookId"`
 	ValidationCode string `json:"ValidationCode"`
 }
 

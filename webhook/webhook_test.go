@@ -297,7 +297,7 @@ func TestAnswerValidation(t *testing.T) {
 }
 
 func TestValidationRequestJSON(t *testing.T) {
-	b, err := json.Marshal(ValidationRequest{WebhookId: "74", ValidationCode: "abc"})
+	b, err := json.Marshal(ValidationRequest{WebhookID: "74", ValidationCode: "abc"})
 	if err != nil {
 		t.Fatal(err)
 	}
