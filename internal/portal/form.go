@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -168,8 +169,8 @@ func (f *webhookForm) addError(field, message string) {
 // concern: "auth.password" belongs to the password field, "events[2]" to
 // the event list, "event_options.upload" to upload's options.
 func (f *webhookForm) setErrors(err error) bool {
-	e, ok := err.(*hookshot.Error)
-	if !ok || e.Code != hookshot.EInvalid {
+	var e *hookshot.Error
+	if !errors.As(err, &e) || e.Code != hookshot.EInvalid {
 		return false
 	}
 	for _, fe := range e.FieldErrors {

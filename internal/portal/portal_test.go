@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,9 +46,28 @@ func (noNotifier) Notify() {}
 // env is one portal over its own database. Each test gets its own, so that
 // the in-memory sign-in limiter of one test cannot refuse another's.
 type env struct {
-	svc *service.Service
-	box *credential.Box
-	srv *httptest.Server
+	svc  *service.Service
+	box  *credential.Box
+	srv  *httptest.Server
+	logs *syncBuffer // what the portal logged
+}
+
+// syncBuffer is a bytes.Buffer that handlers may write from any goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newEnv(t *testing.T) *env {
@@ -76,13 +97,14 @@ func newEnvWith(t *testing.T, opts portal.Options) *env {
 	if _, err := svc.CreateAccount(ctx, admin, service.AccountInput{Email: managerEmail, Password: managerPassword, Manage: []int64{study}}); err != nil {
 		t.Fatal(err)
 	}
-	site, err := portal.New(svc, slog.New(slog.DiscardHandler), opts)
+	logs := &syncBuffer{}
+	site, err := portal.New(svc, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(site)
 	t.Cleanup(srv.Close)
-	return &env{svc: svc, box: box, srv: srv}
+	return &env{svc: svc, box: box, srv: srv, logs: logs}
 }
 
 // createHook stores a webhook behind the portal's back, as the API would.
@@ -386,6 +408,25 @@ func TestSignIn(t *testing.T) {
 				t.Errorf("session cookie Max-Age %d, want at most the session's %v", c.MaxAge, service.SessionTTL)
 			}
 		})
+	}
+}
+
+// People paste their password into the email field; a refused sign-in
+// must not write what was typed there to the log.
+func TestRefusedSignInDoesNotLogTheTypedEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	typed := "correct-horse-battery-staple@"
+	p := e.browser(t).signIn(t, typed, "whatever it is", "", nil)
+	if p.status != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401\n%s", p.status, p.body)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "sign-in refused") {
+		t.Fatalf("no log line for the refused sign-in:\n%s", logs)
+	}
+	if strings.Contains(logs, "correct-horse-battery-staple") {
+		t.Errorf("the log holds what was typed as the email:\n%s", logs)
 	}
 }
 

@@ -179,7 +179,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a, secret, err := s.svc.SignIn(r.Context(), email, r.PostFormValue("password"))
 	if hookshot.ErrorCode(err) == hookshot.EUnauthorized {
-		s.log.Info("sign-in refused", "email", email, "ip", s.clientIP(r))
+		// Not the typed email: people paste their password into it.
+		s.log.Info("sign-in refused", "ip", s.clientIP(r))
 		d.Error = hookshot.ErrorMessage(err)
 		s.showLogin(w, r, http.StatusUnauthorized, d)
 		return
