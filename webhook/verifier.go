@@ -129,24 +129,19 @@ func (v *Verifier) detect(header http.Header) (string, error) {
 			return FormatActiGraph, nil
 		}
 		return "", fmt.Errorf("%w: it has no %s, %s or %s header", ErrMissingSignature, HeaderStandardSignature, signature, next)
-	case FormatStandard:
-		if standard {
-			return FormatStandard, nil
+	case FormatStandard, FormatActiGraph:
+		present, names, other, otherFormat := standard, HeaderStandardSignature, actigraph, FormatActiGraph
+		if v.Format == FormatActiGraph {
+			present, names, other, otherFormat = actigraph, signature+" or "+next, standard, FormatStandard
+		}
+		if present {
+			return v.Format, nil
 		}
 		hint := ""
-		if actigraph {
-			hint = "; it has " + signature + ": is the webhook's format actigraph?"
+		if other {
+			hint = "; it is signed in format " + otherFormat + ": is that the webhook's format?"
 		}
-		return "", fmt.Errorf("%w: it has no %s header, and this Verifier accepts format standard only%s", ErrMissingSignature, HeaderStandardSignature, hint)
-	case FormatActiGraph:
-		if actigraph {
-			return FormatActiGraph, nil
-		}
-		hint := ""
-		if standard {
-			hint = "; it has " + HeaderStandardSignature + ": is the webhook's format standard?"
-		}
-		return "", fmt.Errorf("%w: it has no %s or %s header, and this Verifier accepts format actigraph only%s", ErrMissingSignature, signature, next, hint)
+		return "", fmt.Errorf("%w: it has no %s header, and this Verifier accepts format %s only%s", ErrMissingSignature, names, v.Format, hint)
 	default:
 		return "", fmt.Errorf("webhook: Verifier.Format is %q; set %q, %q, or \"\" for either", v.Format, FormatActiGraph, FormatStandard)
 	}
