@@ -52,7 +52,7 @@ var (
 	// ErrMissingSignature: the request carries no signature, so it did not
 	// come from a Hookshot webhook that signs (HMAC or Ed25519), or not in
 	// the format the Verifier expects.
-	ErrMissingSignature = errors.New("webhook: the request carries no signature (no " + HeaderSignature + " or " + HeaderStandardSignature + " header)")
+	ErrMissingSignature = errors.New("webhook: the request carries no signature")
 	// ErrInvalidSignature: no signature matches the body under the
 	// secrets and keys given, so the body (or, in format standard, the id
 	// or timestamp) was changed, or the secret or key is not the webhook's.
