@@ -1,13 +1,10 @@
 package webhook
 
 import (
-	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 )
 
@@ -18,8 +15,13 @@ import (
 // by their own names and call Verify directly.
 const (
 	// HeaderSignature carries base64(HMAC-SHA256(secret, body)) for
-	// webhooks with HMAC authentication.
+	// webhooks with HMAC authentication in format actigraph. During a
+	// secret rotation it keeps the old secret's signature until the overlap
+	// ends, so receivers that know only the old secret keep working.
 	HeaderSignature = "X-ActiGraph-Signature"
+	// HeaderSignatureNext carries the new secret's signature during a
+	// secret rotation in format actigraph, and is absent otherwise.
+	HeaderSignatureNext = "X-ActiGraph-Signature-Next"
 	// HeaderEvent carries the event type, or EventValidation.
 	HeaderEvent = "X-ActiGraph-Event"
 	// HeaderDelivery carries the delivery GUID, the same on every attempt
@@ -43,30 +45,51 @@ const EventValidation = "validation"
 // keeps a stranger from making a receiver buffer without end.
 const MaxBodySize = 10 << 20
 
-// Errors of Verify and VerifyRequest; test for them with errors.Is.
+// Errors of this package's functions; test for them with errors.Is. The
+// functions wrap them with the details (which header, how far off), and
+// never with a secret.
 var (
 	// ErrMissingSignature: the request carries no signature, so it did not
-	// come from a Hookshot webhook with HMAC authentication.
-	ErrMissingSignature = errors.New("webhook: the request has no " + HeaderSignature + " header")
-	// ErrInvalidSignature: the signature does not match the body under
-	// the secret, so the body was changed or the secret is not the
-	// webhook's.
+	// come from a Hookshot webhook that signs (HMAC or Ed25519), or not in
+	// the format the Verifier expects.
+	ErrMissingSignature = errors.New("webhook: the request carries no signature")
+	// ErrInvalidSignature: no signature matches the body under the
+	// secrets and keys given, so the body (or, in format standard, the id
+	// or timestamp) was changed, or the secret or key is not the webhook's.
 	ErrInvalidSignature = errors.New("webhook: the signature does not match the body and secret")
-	// ErrNoSecret: the receiver was given an empty secret, usually an
-	// unset environment variable. Refusing beats accepting bodies that
-	// anyone could sign with the empty key.
-	ErrNoSecret = errors.New("webhook: no secret to verify with; set the webhook's HMAC secret")
+	// ErrNoSecret: the receiver was given no secret or key to verify
+	// with, usually an unset environment variable. Refusing beats
+	// accepting bodies that anyone could sign with the empty key.
+	ErrNoSecret = errors.New("webhook: no secret to verify with; set the webhook's HMAC secret (or, for Ed25519, the study's keys)")
 	// ErrBodyTooLarge: the body exceeds MaxBodySize.
 	ErrBodyTooLarge = fmt.Errorf("webhook: the body is larger than %d bytes", MaxBodySize)
+	// ErrTimestampOutsideTolerance: a request in format standard is
+	// correctly signed, but its webhook-timestamp lies further from now
+	// than the Verifier's tolerance. Either it is a replay of a captured
+	// request, or it was held up on the way, or one of the two clocks is
+	// wrong. Hookshot signs every attempt afresh, so a genuine retry
+	// carries a new timestamp.
+	ErrTimestampOutsideTolerance = errors.New("webhook: the request is signed, but its " + HeaderStandardTimestamp + " is outside the tolerance: a replayed or delayed request, or a wrong clock")
+	// ErrMalformedHeader: a signature header of format standard is
+	// present but unusable: webhook-signature without webhook-id or
+	// webhook-timestamp, a timestamp that is not unix seconds, an id with
+	// a full stop, or far too many signatures.
+	ErrMalformedHeader = errors.New("webhook: a signature header is malformed")
+	// ErrMalformedSecret: a secret for format standard is not "whsec_"
+	// followed by the standard base64 of 24 to 64 random bytes.
+	ErrMalformedSecret = errors.New("webhook: the secret is not a Standard Webhooks secret (whsec_ and the base64 of 24 to 64 bytes)")
+	// ErrMalformedKey: an Ed25519 key has the wrong length.
+	ErrMalformedKey = errors.New("webhook: the Ed25519 key is malformed")
+	// ErrMalformedJWKS: a JWKS is not valid JSON of the shape RFC 7517
+	// gives, or one of its Ed25519 keys is malformed.
+	ErrMalformedJWKS = errors.New("webhook: the JWKS is malformed")
 )
 
 // Sign returns the signature Hookshot sends in HeaderSignature:
 // base64(HMAC-SHA256(key = the UTF-8 bytes of secret, message = body)),
 // standard base64 with padding.
 func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return base64.StdEncoding.EncodeToString(hmacSum([]byte(secret), body))
 }
 
 // Verify checks that signature is Sign(secret, body). It returns nil when
@@ -81,43 +104,40 @@ func Verify(secret string, body []byte, signature string) error {
 	if secret == "" {
 		return ErrNoSecret
 	}
-	// Comparing the encoded forms, rather than decoding the header, means
-	// exactly one string is accepted: lenient base64 decoding would let
-	// variants of a signature through.
-	if !hmac.Equal([]byte(Sign(secret, body)), []byte(signature)) {
-		return ErrInvalidSignature
-	}
-	return nil
+	return matchActiGraph([]string{secret}, body, []string{signature})
 }
 
-// VerifyRequest reads r's body, at most MaxBodySize bytes, checks its
-// HeaderSignature against secret with Verify, and returns the body. It
-// returns Verify's errors, ErrBodyTooLarge, or a wrapped read error.
+// matchActiGraph reports nil when any of signatures is Sign(secret, body)
+// for any of secrets, which must not be empty, and ErrInvalidSignature
+// otherwise.
+func matchActiGraph(secrets []string, body []byte, signatures []string) error {
+	for _, secret := range secrets {
+		// Comparing the encoded forms, rather than decoding the header,
+		// means exactly one string is accepted: lenient base64 decoding
+		// would let variants of a signature through.
+		want := []byte(Sign(secret, body))
+		for _, signature := range signatures {
+			if hmac.Equal(want, []byte(signature)) {
+				return nil
+			}
+		}
+	}
+	return ErrInvalidSignature
+}
+
+// VerifyRequest reads r's body, at most MaxBodySize bytes, checks it
+// against secret in format actigraph, and returns the body. Either
+// HeaderSignature or HeaderSignatureNext must match, so a receiver that
+// has moved to the new secret during a rotation verifies too. It returns
+// Verify's errors, ErrBodyTooLarge, or a wrapped read error. For several
+// secrets, format standard or Ed25519, use a Verifier.
 //
 // The signature covers the body byte for byte, so parse the returned bytes
 // and never a re-encoding of them. r.Body is replaced with a reader over
 // the same bytes, so later handlers can read it again.
 func VerifyRequest(r *http.Request, secret string) ([]byte, error) {
-	signature := r.Header.Get(HeaderSignature)
-	if signature == "" {
-		// Checked before reading, so unsigned requests cost no buffering.
-		return nil, ErrMissingSignature
-	}
-	if r.Body == nil {
-		r.Body = http.NoBody
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodySize+1))
-	if err != nil {
-		return nil, fmt.Errorf("webhook: reading the request body: %w", err)
-	}
-	if len(body) > MaxBodySize {
-		return nil, ErrBodyTooLarge
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err := Verify(secret, body, signature); err != nil {
-		return nil, err
-	}
-	return body, nil
+	v := Verifier{Secrets: []string{secret}, Format: FormatActiGraph}
+	return v.VerifyRequest(r)
 }
 
 // ValidationRequest is the body of a validation request:

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -12,8 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,25 +49,15 @@ var vectors = []struct {
 // Our signer against OpenSSL, an implementation that shares no code with
 // Go's: `openssl dgst -sha256 -hmac KEY -binary | base64`.
 func TestSignMatchesOpenSSL(t *testing.T) {
-	for _, tool := range []string{"openssl", "base64", "sh"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not on PATH: %v", tool, err)
-		}
-	}
+	requireTools(t, "openssl", "base64", "sh")
 	for _, v := range vectors {
 		t.Run(v.name, func(t *testing.T) {
 			// The key goes through the environment, so no shell quoting
 			// can change its bytes.
-			cmd := exec.Command("sh", "-c", `openssl dgst -sha256 -hmac "$HMAC_KEY" -binary | base64`)
-			cmd.Env = append(os.Environ(), "HMAC_KEY="+v.secret)
-			cmd.Stdin = bytes.NewReader(v.body)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
+			want, err := run(t, v.body, []string{"HMAC_KEY=" + v.secret}, "sh", "-c", `openssl dgst -sha256 -hmac "$HMAC_KEY" -binary | base64`)
 			if err != nil {
-				t.Fatalf("openssl: %v: %s", err, stderr.String())
+				t.Fatalf("openssl: %v", err)
 			}
-			want := strings.TrimSpace(string(out))
 			if got := Sign(v.secret, v.body); got != want {
 				t.Fatalf("Sign = %s, openssl says %s", got, want)
 			}
@@ -180,11 +167,29 @@ func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connectio
 
 func TestVerifyRequest(t *testing.T) {
 	const secret = "s3cret"
-	body := `{"status":"completed","studyId":"189"}`
+	testRequestVerifier(t, func(r *http.Request) ([]byte, error) { return VerifyRequest(r, secret) },
+		func(body string) *http.Request { return signedRequest(secret, "upload", body) },
+		func(r *http.Request) { r.Header.Del(HeaderSignature) })
+	t.Run("header in another case", func(t *testing.T) {
+		body := `{}`
+		r := httptest.NewRequest(http.MethodPost, "/hooks", strings.NewReader(body))
+		r.Header["x-actigraph-signature"] = nil
+		r.Header.Set("x-actigraph-signature", Sign(secret, []byte(body)))
+		if _, err := VerifyRequest(r, secret); err != nil {
+			t.Fatalf("VerifyRequest: %v", err)
+		}
+	})
+}
 
+// testRequestVerifier runs the checks every way of verifying a request
+// passes: verify is the way, request makes a request signed for it with
+// the given body, and unsign takes the signature off.
+func testRequestVerifier(t *testing.T, verify func(*http.Request) ([]byte, error), request func(body string) *http.Request, unsign func(*http.Request)) {
+	t.Helper()
+	body := `{"status":"completed","studyId":"189"}`
 	t.Run("valid", func(t *testing.T) {
-		r := signedRequest(secret, "upload", body)
-		got, err := VerifyRequest(r, secret)
+		r := request(body)
+		got, err := verify(r)
 		if err != nil || string(got) != body {
 			t.Fatalf("VerifyRequest = %q, %v", got, err)
 		}
@@ -193,51 +198,41 @@ func TestVerifyRequest(t *testing.T) {
 			t.Fatalf("r.Body afterwards = %q, %v; want the body again", again, err)
 		}
 	})
-	t.Run("header in another case", func(t *testing.T) {
-		r := httptest.NewRequest(http.MethodPost, "/hooks", strings.NewReader(body))
-		r.Header["x-actigraph-signature"] = nil
-		r.Header.Set("x-actigraph-signature", Sign(secret, []byte(body)))
-		if _, err := VerifyRequest(r, secret); err != nil {
-			t.Fatalf("VerifyRequest: %v", err)
-		}
-	})
 	t.Run("tampered", func(t *testing.T) {
-		r := signedRequest(secret, "upload", body)
+		r := request(body)
 		r.Body = io.NopCloser(strings.NewReader(body + " "))
-		if _, err := VerifyRequest(r, secret); !errors.Is(err, ErrInvalidSignature) {
+		if _, err := verify(r); !errors.Is(err, ErrInvalidSignature) {
 			t.Fatalf("VerifyRequest = %v, want ErrInvalidSignature", err)
 		}
 	})
 	t.Run("unsigned", func(t *testing.T) {
-		r := signedRequest(secret, "upload", body)
-		r.Header.Del(HeaderSignature)
+		r := request(body)
+		unsign(r)
 		r.Body = io.NopCloser(failingReader{}) // not even read
-		if _, err := VerifyRequest(r, secret); !errors.Is(err, ErrMissingSignature) {
+		if _, err := verify(r); !errors.Is(err, ErrMissingSignature) {
 			t.Fatalf("VerifyRequest = %v, want ErrMissingSignature", err)
 		}
 	})
 	t.Run("no body", func(t *testing.T) {
-		r := signedRequest(secret, "upload", "")
+		r := request("")
 		r.Body = nil
-		got, err := VerifyRequest(r, secret)
+		got, err := verify(r)
 		if err != nil || len(got) != 0 {
 			t.Fatalf("VerifyRequest = %q, %v", got, err)
 		}
 	})
 	t.Run("too large", func(t *testing.T) {
-		big := strings.Repeat("x", MaxBodySize+1)
-		if _, err := VerifyRequest(signedRequest(secret, "upload", big), secret); !errors.Is(err, ErrBodyTooLarge) {
+		if _, err := verify(request(strings.Repeat("x", MaxBodySize+1))); !errors.Is(err, ErrBodyTooLarge) {
 			t.Fatalf("VerifyRequest = %v, want ErrBodyTooLarge", err)
 		}
-		largest := strings.Repeat("x", MaxBodySize)
-		if _, err := VerifyRequest(signedRequest(secret, "upload", largest), secret); err != nil {
+		if _, err := verify(request(strings.Repeat("x", MaxBodySize))); err != nil {
 			t.Fatalf("VerifyRequest at the limit: %v", err)
 		}
 	})
 	t.Run("read error", func(t *testing.T) {
-		r := signedRequest(secret, "upload", body)
+		r := request(body)
 		r.Body = io.NopCloser(failingReader{})
-		_, err := VerifyRequest(r, secret)
+		_, err := verify(r)
 		if err == nil || !strings.Contains(err.Error(), "connection reset") || errors.Is(err, ErrInvalidSignature) {
 			t.Fatalf("VerifyRequest = %v, want the read error", err)
 		}
