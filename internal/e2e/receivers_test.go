@@ -28,21 +28,23 @@ const receiversDir = "../../examples/receivers"
 // exampleReceivers are the receivers under examples/receivers/: how to
 // start each, and the runtimes that needs.
 var exampleReceivers = []struct {
-	name     string
-	runtimes []string
+	name string
+	// runtimes are the programs the receiver needs on PATH, and what to
+	// install when one is missing.
+	runtimes map[string]string
 	// command returns the command line that runs the receiver.
 	command func(t *testing.T) []string
 }{
 	{"go", nil, buildGoReceiver},
-	{"python", []string{"python3"}, func(t *testing.T) []string {
+	{"python", map[string]string{"python3": "Python 3.11 or newer"}, func(t *testing.T) []string {
 		return []string{"python3", filepath.Join(receiversDir, "python", "receiver.py")}
 	}},
-	{"node", []string{"node"}, func(t *testing.T) []string {
+	{"node", map[string]string{"node": "Node.js 20 or newer"}, func(t *testing.T) []string {
 		return []string{"node", filepath.Join(receiversDir, "node", "receiver.mjs")}
 	}},
 	// The single-file launch compiles in memory, which needs a JDK, not only
 	// a JRE: hence javac.
-	{"java", []string{"java", "javac"}, func(t *testing.T) []string {
+	{"java", map[string]string{"java": "a JDK 17 or newer", "javac": "a JDK 17 or newer"}, func(t *testing.T) []string {
 		return []string{"java", filepath.Join(receiversDir, "java", "Receiver.java")}
 	}},
 }
@@ -55,8 +57,8 @@ func TestReceivers(t *testing.T) {
 	t.Parallel()
 	for _, rx := range exampleReceivers {
 		t.Run(rx.name, func(t *testing.T) {
-			for _, runtime := range rx.runtimes {
-				requireRuntime(t, runtime)
+			for _, program := range slices.Sorted(maps.Keys(rx.runtimes)) {
+				requireRuntime(t, program, rx.runtimes[program])
 			}
 			testExampleReceiver(t, rx.command(t))
 		})
@@ -203,13 +205,13 @@ func testExampleReceiver(t *testing.T, command []string) {
 
 // requireRuntime skips the test when program is not on PATH, saying what
 // to install, and fails it under CI=true, whose machine has them all.
-func requireRuntime(t *testing.T, program string) {
+func requireRuntime(t *testing.T, program, install string) {
 	t.Helper()
 	if _, err := exec.LookPath(program); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is not on PATH (%v); CI=true, so this fails rather than skips", program, err)
 		}
-		t.Skipf("%s is not on PATH (%v); install it (Python 3.11, Node.js 20, a JDK 17) to run this receiver", program, err)
+		t.Skipf("%s is not on PATH (%v): install %s to run this receiver", program, err, install)
 	}
 }
 
