@@ -120,8 +120,10 @@ func openService(ctx context.Context, settings *boundSettings, getenv func(strin
 // openExistingDatabase is openDatabase for commands that must not make a
 // database: a mistyped SQLite path would otherwise give a new, empty one,
 // and the account created in it would be lost to the real service.
-// PostgreSQL needs no check: a database or schema that does not exist
-// fails to open.
+// PostgreSQL needs no check: a database, or a search_path schema, that
+// does not exist fails to open, and for a database the error says how to
+// make one. (An existing but empty one gets Hookshot's tables, as from
+// migrate: someone made it for Hookshot.)
 func openExistingDatabase(ctx context.Context, database string) (hookshot.Store, error) {
 	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
