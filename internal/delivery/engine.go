@@ -6,6 +6,8 @@ package delivery
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -59,7 +61,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// Engine delivers webhooks. Start it once; Stop it once or more.
+// Engine delivers webhooks. Start it once; a second Start does nothing, and
+// neither does a Start after Stop: an engine does not restart. Stop may be
+// called any number of times, from any goroutine, with or without Start.
 type Engine struct {
 	cfg     Config
 	queue   Queue
@@ -69,24 +73,35 @@ type Engine struct {
 
 	wake     chan struct{}
 	results  chan *hookshot.Result
-	stopping chan struct{}
+	stopping chan struct{} // closed when Stop begins
 	loopDone chan struct{}
 	recDone  chan struct{}
 	stopOnce sync.Once
-	stopErr  error
+	stopped  chan struct{} // closed when the first Stop returns
+	stopErr  error         // what the first Stop returned
 
-	// sendCtx outlives Stop's grace period only as long as it must: Stop
-	// cancels it when the caller's deadline passes.
+	// sendCtx carries the attempts and claims; Stop cancels it when it cuts
+	// attempts short.
 	sendCtx    context.Context
 	cancelSend context.CancelFunc
-	attempts   sync.WaitGroup
+	// recordCtx carries the recording; Stop cancels it when its deadline
+	// passes, so retries against a failing store end there.
+	recordCtx    context.Context
+	cancelRecord context.CancelFunc
+	attempts     sync.WaitGroup
+	// recordTries and recordPause are how often a batch is tried and the
+	// pause after the first failure (growing by as much each time).
+	recordTries int
+	recordPause time.Duration
 
 	mu          sync.Mutex
+	started     bool
+	closed      bool // Stop has begun: no attempt starts any more
 	inflight    int
 	perWebhook  map[int64]int
 	backlog     map[int64][]*hookshot.Job // claimed, waiting for a slot on their webhook
 	backlogSize int
-	interrupted []string // leases to hand back: attempts cut short by shutdown
+	handBack    []string // leases for Stop to release: attempts cut short, claims that came back after Stop began
 	// nextRetry is the earliest retry this process scheduled, so the loop
 	// wakes for it on time instead of on the next poll.
 	nextRetry time.Time
@@ -121,7 +136,8 @@ func New(q Queue, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	sendCtx, cancel := context.WithCancel(context.Background())
+	sendCtx, cancelSend := context.WithCancel(context.Background())
+	recordCtx, cancelRecord := context.WithCancel(context.Background())
 	e := &Engine{
 		cfg:   cfg,
 		queue: q,
@@ -132,16 +148,21 @@ func New(q Queue, cfg Config) *Engine {
 			opener:  cfg.Credentials,
 			tokens:  newTokenCache(cfg.Client),
 		},
-		log:        cfg.Logger,
-		wake:       make(chan struct{}, 1),
-		results:    make(chan *hookshot.Result, 4*cfg.BatchSize),
-		stopping:   make(chan struct{}),
-		loopDone:   make(chan struct{}),
-		recDone:    make(chan struct{}),
-		sendCtx:    sendCtx,
-		cancelSend: cancel,
-		perWebhook: make(map[int64]int),
-		backlog:    make(map[int64][]*hookshot.Job),
+		log:          cfg.Logger,
+		wake:         make(chan struct{}, 1),
+		results:      make(chan *hookshot.Result, 4*cfg.BatchSize),
+		stopping:     make(chan struct{}),
+		loopDone:     make(chan struct{}),
+		recDone:      make(chan struct{}),
+		stopped:      make(chan struct{}),
+		sendCtx:      sendCtx,
+		cancelSend:   cancelSend,
+		recordCtx:    recordCtx,
+		cancelRecord: cancelRecord,
+		recordTries:  8,
+		recordPause:  100 * time.Millisecond,
+		perWebhook:   make(map[int64]int),
+		backlog:      make(map[int64][]*hookshot.Job),
 	}
 	e.metrics = newMetrics(cfg.Registerer, e)
 	return e
@@ -155,66 +176,139 @@ func (e *Engine) Notify() {
 	}
 }
 
-// Start runs the engine until Stop.
+// Start runs the engine until Stop. It returns at once; the work goes on
+// in the background.
 func (e *Engine) Start() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started || e.closed {
+		return
+	}
+	e.started = true
 	go e.record()
 	go e.loop()
 }
 
-// Stop stops claiming, hands back claimed deliveries not yet started, and
-// waits for attempts in flight to finish and be recorded. When ctx ends
-// first, the remaining attempts are cut short and their leases released, so
-// another process (or the next start) attempts them again at once. Safe to
-// call more than once.
+// Stop stops claiming and waits for attempts in flight to finish and be
+// recorded, then hands back the leases of claimed deliveries it did not
+// attempt.
+//
+// Stop returns by ctx's deadline. Shortly before it (a tenth of the time
+// left, at most a second) the attempts still in flight are cut short, so
+// there is time left to record what finished and to hand back the leases of
+// what did not; another process, or the next start, attempts those again
+// at once. What the deadline leaves unrecorded or not handed back, because
+// the store fails or hangs, stays leased to this process until the leases
+// run out: nothing is lost, at worst a delivery is sent twice. Stop then
+// says so in its error.
+//
+// Stop without Start returns at once. Later and concurrent calls wait for
+// the first one to finish (or for their own ctx) and return what it did.
 func (e *Engine) Stop(ctx context.Context) error {
-	e.stopOnce.Do(func() {
-		close(e.stopping)
-		<-e.loopDone
-
-		e.mu.Lock()
-		var queued []string
-		for w, jobs := range e.backlog {
-			for _, j := range jobs {
-				queued = append(queued, j.Delivery.ID)
-			}
-			delete(e.backlog, w)
-		}
-		e.backlogSize = 0
-		e.mu.Unlock()
-
-		finished := make(chan struct{})
-		go func() { e.attempts.Wait(); close(finished) }()
+	first := false
+	e.stopOnce.Do(func() { first = true })
+	if !first {
 		select {
-		case <-finished:
+		case <-e.stopped:
+			return e.stopErr
 		case <-ctx.Done():
-			e.cancelSend()
-			<-finished
+			return fmt.Errorf("waiting for the delivery engine to stop: %w", ctx.Err())
 		}
-		close(e.results)
-		<-e.recDone
-
-		e.mu.Lock()
-		queued = append(queued, e.interrupted...)
-		e.mu.Unlock()
-		if len(queued) > 0 {
-			// A fresh context: the caller's may be spent, and a lease not
-			// handed back delays these deliveries by a whole lease.
-			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := e.queue.ReleaseDeliveries(rctx, e.cfg.Owner, queued); err != nil {
-				e.stopErr = err
-				e.log.Error("releasing leases at shutdown", "count", len(queued), "err", err)
-			}
-		}
+	}
+	defer close(e.stopped)
+	e.mu.Lock()
+	e.closed = true
+	started := e.started
+	e.mu.Unlock()
+	close(e.stopping)
+	if !started {
 		e.cancelSend()
-	})
+		e.cancelRecord()
+		return nil
+	}
+	e.stopErr = e.stop(ctx)
 	return e.stopErr
+}
+
+func (e *Engine) stop(ctx context.Context) error {
+	cut, cancelCut := cutShortBefore(ctx)
+	defer cancelCut()
+	defer context.AfterFunc(cut, e.cancelSend)()
+	defer context.AfterFunc(ctx, e.cancelRecord)()
+	defer e.cancelSend()
+	defer e.cancelRecord()
+
+	var errs []error
+	// A claim in progress ends by the cut (it runs on sendCtx) unless the
+	// store ignores its context; then its jobs are handed back, if at all,
+	// by the lease running out (see claim).
+	select {
+	case <-e.loopDone:
+	case <-ctx.Done():
+	}
+	// Attempts end by the cut, and their results are queued for recording
+	// or dropped once the deadline passes (see attempt): this wait is
+	// bounded, and nothing starts an attempt any more.
+	e.attempts.Wait()
+	close(e.results)
+	select {
+	case <-e.recDone:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("the last attempts were not all recorded, their deliveries will be attempted again when their leases run out: %w", ctx.Err()))
+	}
+
+	e.mu.Lock()
+	queued := e.handBack
+	e.handBack = nil
+	for w, jobs := range e.backlog {
+		for _, j := range jobs {
+			queued = append(queued, j.Delivery.ID)
+		}
+		delete(e.backlog, w)
+	}
+	e.backlogSize = 0
+	e.mu.Unlock()
+	if len(queued) > 0 {
+		err := untilDone(ctx, func() error { return e.queue.ReleaseDeliveries(ctx, e.cfg.Owner, queued) })
+		if err != nil {
+			e.log.Error("handing back leases at shutdown; they will be attempted again when their leases run out", "count", len(queued), "err", err)
+			errs = append(errs, fmt.Errorf("handing back %d leases: %w", len(queued), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cutShortBefore returns a context that ends a little before ctx does: a
+// tenth of the time left, at most a second, is kept for recording and
+// handing back leases after the attempts in flight are cut short.
+func cutShortBefore(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	keep := min(time.Until(deadline)/10, time.Second)
+	return context.WithDeadline(ctx, deadline.Add(-keep))
+}
+
+// untilDone runs f and returns its error, or ctx's error if ctx ends first:
+// a store that does not honour its context must not hold up Stop. f then
+// goes on in the background and its result is dropped.
+func untilDone(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (e *Engine) loop() {
 	defer close(e.loopDone)
 	poll := time.NewTimer(e.cfg.PollInterval)
 	defer poll.Stop()
+	wakeups := e.cfg.Wakeups
 	failures := 0
 	for {
 		select {
@@ -224,6 +318,11 @@ func (e *Engine) loop() {
 		}
 		more, err := e.claim()
 		if err != nil {
+			select {
+			case <-e.stopping:
+				return // Stop cut the claim short: not the store's fault
+			default:
+			}
 			failures++
 			e.log.Error("claiming deliveries", "err", err)
 			// Back off while the store is unhappy rather than spin.
@@ -250,7 +349,13 @@ func (e *Engine) loop() {
 		case <-e.stopping:
 			return
 		case <-e.wake:
-		case <-e.cfg.Wakeups:
+		case _, ok := <-wakeups:
+			if !ok {
+				// A closed channel is always ready: listening on would
+				// claim without pause. Polling still finds the work.
+				e.log.Warn("wake-ups from other processes ended; relying on polling")
+				wakeups = nil
+			}
 		case <-poll.C:
 		}
 	}
@@ -301,6 +406,15 @@ func (e *Engine) claim() (bool, error) {
 	}
 	var surplus []string
 	e.mu.Lock()
+	if e.closed {
+		// Stop began while the claim was out: nothing starts any more, so
+		// Stop hands these back with the rest.
+		for _, j := range jobs {
+			e.handBack = append(e.handBack, j.Delivery.ID)
+		}
+		e.mu.Unlock()
+		return false, nil
+	}
 	for _, j := range jobs {
 		w := j.Delivery.WebhookID
 		switch {
@@ -347,10 +461,15 @@ func (e *Engine) attempt(j *hookshot.Job) {
 		// Cut short by shutdown: not the receiver's fault, so not an
 		// attempt. The lease goes back and the delivery is tried afresh.
 		e.mu.Lock()
-		e.interrupted = append(e.interrupted, j.Delivery.ID)
+		e.handBack = append(e.handBack, j.Delivery.ID)
 		e.mu.Unlock()
 	} else {
-		e.results <- e.result(j, out)
+		select {
+		case e.results <- e.result(j, out):
+		case <-e.recordCtx.Done():
+			// Stop's deadline has passed with the recorder stuck in the
+			// store: the lease runs out and the delivery is attempted again.
+		}
 	}
 	e.finish(j)
 }
@@ -361,7 +480,8 @@ func (e *Engine) finish(j *hookshot.Job) {
 	w := j.Delivery.WebhookID
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if q := e.backlog[w]; len(q) > 0 {
+	// Once Stop has begun, the backlog stays for Stop to hand back.
+	if q := e.backlog[w]; len(q) > 0 && !e.closed {
 		next := q[0]
 		if len(q) == 1 {
 			delete(e.backlog, w)
@@ -369,13 +489,8 @@ func (e *Engine) finish(j *hookshot.Job) {
 			e.backlog[w] = q[1:]
 		}
 		e.backlogSize--
-		select {
-		case <-e.stopping:
-			// Stop has already collected the backlog for release.
-		default:
-			e.startLocked(next)
-			return
-		}
+		e.startLocked(next)
+		return
 	}
 	e.inflight--
 	if e.perWebhook[w]--; e.perWebhook[w] <= 0 {
@@ -457,17 +572,27 @@ func (e *Engine) record() {
 	}
 }
 
+// flush records one batch, retrying while the store fails, until Stop's
+// deadline passes.
 func (e *Engine) flush(batch []*hookshot.Result) {
 	var err error
-	for try := 0; try < 8; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	for try := 1; ; try++ {
+		if err = e.recordCtx.Err(); err != nil {
+			break
+		}
+		ctx, cancel := context.WithTimeout(e.recordCtx, 30*time.Second)
 		err = e.queue.RecordResults(ctx, e.cfg.Owner, batch)
 		cancel()
-		if err == nil {
+		if err == nil || try >= e.recordTries {
 			break
 		}
 		e.log.Warn("recording attempts failed, retrying", "count", len(batch), "err", err)
-		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+		pause := time.NewTimer(time.Duration(try) * e.recordPause)
+		select {
+		case <-pause.C:
+		case <-e.recordCtx.Done():
+			pause.Stop()
+		}
 	}
 	if err != nil {
 		// The leases stay with this process until they run out; then the

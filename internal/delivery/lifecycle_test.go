@@ -1,0 +1,150 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// An engine that never started has nothing to wait for.
+func TestStopWithoutStartReturnsAtOnce(t *testing.T) {
+	e := New(newFakeQueue(), testConfig())
+	took, err := stopTimed(t, e, time.Minute)
+	if err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if took > time.Second {
+		t.Fatalf("Stop without Start took %s", took)
+	}
+	// And a Start after Stop does not bring it back to life.
+	e.Start()
+	if took, _ := stopTimed(t, e, time.Minute); took > time.Second {
+		t.Fatalf("a second Stop took %s", took)
+	}
+}
+
+// A second Start does not start a second loop or recorder, and Stop may be
+// called from many goroutines at once and again afterwards: each returns
+// once the engine has stopped.
+func TestStartTwiceAndStopConcurrently(t *testing.T) {
+	q := newFakeQueue()
+	rc := newReceiver(t, nil)
+	e := New(q, testConfig())
+	e.Start()
+	e.Start()
+	q.add(newJob("a", 1, rc.URL))
+	e.Notify()
+	q.waitFinished(t, "a")
+
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			errs[i] = e.Stop(ctx)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Stop %d: %v", i, err)
+		}
+	}
+	if took, err := stopTimed(t, e, time.Minute); err != nil || took > time.Second {
+		t.Fatalf("Stop after Stop took %s and said %v", took, err)
+	}
+	q.locked(func() {
+		if len(q.claims) == 0 {
+			t.Fatal("no claims were made")
+		}
+	})
+}
+
+// Once the wake-up channel is closed, the loop stops listening to it and
+// sleeps until it is woken or polls, rather than claiming without pause.
+func TestClosedWakeupsAreIgnored(t *testing.T) {
+	q := newFakeQueue()
+	rc := newReceiver(t, nil)
+	wakeups := make(chan struct{})
+	close(wakeups)
+	cfg := testConfig()
+	cfg.Wakeups = wakeups
+	e := startEngine(t, q, cfg)
+	q.add(newJob("a", 1, rc.URL))
+	e.Notify()
+	q.waitFinished(t, "a")
+	// One claim at start, one for the Notify, one after recording; a loop
+	// that spins has made thousands while the attempt went out.
+	q.locked(func() {
+		if n := len(q.claims); n > 4 {
+			t.Fatalf("%d claims for one delivery: the loop spins on the closed channel", n)
+		}
+	})
+}
+
+// Stop keeps to its deadline while recording fails and is being retried:
+// the results it could not record stay leased to this process until the
+// leases run out, as a crash would leave them.
+func TestStopHonoursItsDeadlineWhileRecordingFails(t *testing.T) {
+	q := newFakeQueue()
+	q.onRecord = func(context.Context, int) error { return errors.New("database is locked") }
+	stopAfterFirstRecording(t, q)
+}
+
+// Stop keeps to its deadline while the store hangs in RecordResults until
+// its context ends, as a database waiting on a lock does.
+func TestStopHonoursItsDeadlineWhileRecordingHangs(t *testing.T) {
+	q := newFakeQueue()
+	q.onRecord = func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
+	stopAfterFirstRecording(t, q)
+}
+
+// Stop keeps to its deadline even when the store ignores its context.
+func TestStopHonoursItsDeadlineWhenTheStoreIgnoresItsContext(t *testing.T) {
+	q := newFakeQueue()
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	q.onRecord = func(context.Context, int) error { <-stuck; return errors.New("gave up") }
+	q.onRelease = func(context.Context) error { <-stuck; return errors.New("gave up") }
+	stopAfterFirstRecording(t, q)
+}
+
+// stopAfterFirstRecording delivers one attempt, waits for the engine to
+// try recording it, and checks that Stop with a 100ms deadline returns
+// within 600ms.
+func stopAfterFirstRecording(t *testing.T, q *fakeQueue) {
+	t.Helper()
+	rc := newReceiver(t, nil)
+	e := New(q, testConfig())
+	e.Start()
+	q.add(newJob("a", 1, rc.URL))
+	e.Notify()
+	q.waitUntil(t, "the first recording", func() bool { return q.recordCalls > 0 })
+	took, err := stopTimed(t, e, 100*time.Millisecond)
+	t.Logf("Stop took %s: %v", took, err)
+	if took > 600*time.Millisecond {
+		t.Fatalf("Stop with a 100ms deadline took %s", took)
+	}
+}
+
+// Stop keeps to its deadline while a claim hangs in the store.
+func TestStopHonoursItsDeadlineWhileClaimHangs(t *testing.T) {
+	q := newFakeQueue()
+	claiming := make(chan struct{}, 1)
+	q.onClaim = func(ctx context.Context) error {
+		claiming <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	e := New(q, testConfig())
+	e.Start()
+	<-claiming
+	took, err := stopTimed(t, e, 100*time.Millisecond)
+	t.Logf("Stop took %s: %v", took, err)
+	if took > 600*time.Millisecond {
+		t.Fatalf("Stop with a 100ms deadline took %s", took)
+	}
+}
