@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/clock"
 	"github.com/hookshot/hookshot/webhook"
 )
 
@@ -49,6 +50,7 @@ type sender struct {
 	timeout time.Duration
 	opener  CredentialOpener
 	tokens  *tokenCache
+	clock   clock.Clock
 }
 
 // outcome is what the engine needs to know about an attempt.
@@ -63,11 +65,13 @@ type outcome struct {
 func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) outcome {
 	d, w := job.Delivery, job.Webhook
 	body := job.Payload
+	// The start is stored by the clock; the duration is measured on the
+	// machine's monotonic clock, which a setting of the clock cannot skew.
 	started := time.Now()
 	att := &hookshot.Attempt{
 		DeliveryID: d.ID,
 		Number:     number,
-		StartedAt:  started.UTC().Truncate(time.Microsecond),
+		StartedAt:  s.clock.Now(),
 		Request:    hookshot.AttemptRequest{URL: w.URL, Body: body},
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)

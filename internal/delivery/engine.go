@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/clock"
 )
 
 // Queue is the part of hookshot.Store the engine works through.
@@ -59,6 +60,10 @@ type Config struct {
 	Wakeups <-chan struct{}
 	// Registerer, when set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
+	// Clock gives the times the engine stores and compares: when a claim
+	// is made, when an attempt started, when the next one is due. Default
+	// clock.System. Durations are measured on the machine's clock.
+	Clock clock.Clock
 }
 
 // Engine delivers webhooks. Start it once; a second Start does nothing, and
@@ -136,6 +141,9 @@ func New(q Queue, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
 	sendCtx, cancelSend := context.WithCancel(context.Background())
 	recordCtx, cancelRecord := context.WithCancel(context.Background())
 	e := &Engine{
@@ -147,6 +155,7 @@ func New(q Queue, cfg Config) *Engine {
 			timeout: cfg.Timeout,
 			opener:  cfg.Credentials,
 			tokens:  newTokenCache(cfg.Client),
+			clock:   cfg.Clock,
 		},
 		log:          cfg.Logger,
 		wake:         make(chan struct{}, 1),
@@ -368,7 +377,7 @@ func (e *Engine) untilNextCheck() time.Duration {
 	defer e.mu.Unlock()
 	wait := e.cfg.PollInterval
 	if !e.nextRetry.IsZero() {
-		until := time.Until(e.nextRetry)
+		until := e.nextRetry.Sub(e.cfg.Clock.Now())
 		if until <= 0 {
 			e.nextRetry = time.Time{}
 			return time.Millisecond
@@ -396,7 +405,7 @@ func (e *Engine) claim() (bool, error) {
 	limit := min(free, e.cfg.BatchSize)
 	jobs, err := e.queue.ClaimDeliveries(e.sendCtx, hookshot.Claim{
 		Owner:        e.cfg.Owner,
-		Now:          now(),
+		Now:          e.cfg.Clock.Now(),
 		LeaseFor:     e.cfg.Lease,
 		Limit:        limit,
 		SkipWebhooks: skip,
@@ -448,7 +457,7 @@ func (e *Engine) startLocked(j *hookshot.Job) {
 func (e *Engine) attempt(j *hookshot.Job) {
 	defer e.attempts.Done()
 	if j.Delivery.Attempts == 0 {
-		e.metrics.delay.Observe(time.Since(j.Delivery.CreatedAt).Seconds())
+		e.metrics.delay.Observe(e.cfg.Clock.Now().Sub(j.Delivery.CreatedAt).Seconds())
 	}
 	out := e.sender.send(e.sendCtx, j, j.Delivery.Attempts+1)
 	e.metrics.duration.Observe(out.attempt.Duration.Seconds())
@@ -501,7 +510,7 @@ func (e *Engine) finish(j *hookshot.Job) {
 // result decides what happens to the delivery after an attempt.
 func (e *Engine) result(j *hookshot.Job, out outcome) *hookshot.Result {
 	d := j.Delivery
-	t := now()
+	t := e.cfg.Clock.Now()
 	r := &hookshot.Result{
 		Attempt:       out.attempt,
 		WebhookID:     d.WebhookID,
@@ -608,6 +617,3 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 	}
 	e.Notify()
 }
-
-// now is the engine's clock, truncated to what both stores keep.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
