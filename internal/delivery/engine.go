@@ -459,14 +459,14 @@ func (e *Engine) attempt(j *hookshot.Job) {
 	if j.Delivery.Attempts == 0 {
 		e.metrics.delay.Observe(e.cfg.Clock.Now().Sub(j.Delivery.CreatedAt).Seconds())
 	}
-	out := e.sender.send(e.sendCtx, j, j.Delivery.Attempts+1)
-	e.metrics.duration.Observe(out.attempt.Duration.Seconds())
-	if out.ok {
+	att, v := e.sender.send(e.sendCtx, j, j.Delivery.Attempts+1)
+	e.metrics.duration.Observe(att.Duration.Seconds())
+	if v.next == succeeded {
 		e.metrics.attempts.WithLabelValues("succeeded").Inc()
 	} else {
 		e.metrics.attempts.WithLabelValues("failed").Inc()
 	}
-	if !out.ok && e.sendCtx.Err() != nil {
+	if v.next != succeeded && e.sendCtx.Err() != nil {
 		// Cut short by shutdown: not the receiver's fault, so not an
 		// attempt. The lease goes back and the delivery is tried afresh.
 		e.mu.Lock()
@@ -474,7 +474,7 @@ func (e *Engine) attempt(j *hookshot.Job) {
 		e.mu.Unlock()
 	} else {
 		select {
-		case e.results <- e.result(j, out):
+		case e.results <- e.result(j, att, v):
 		case <-e.recordCtx.Done():
 			// Stop's deadline has passed with the recorder stuck in the
 			// store: the lease runs out and the delivery is attempted again.
@@ -507,52 +507,27 @@ func (e *Engine) finish(j *hookshot.Job) {
 	}
 }
 
-// result decides what happens to the delivery after an attempt.
-func (e *Engine) result(j *hookshot.Job, out outcome) *hookshot.Result {
+// result is the delivery's new state after attempt att, judged v. It
+// keeps the earliest retry it schedules, so the loop wakes for it on time.
+func (e *Engine) result(j *hookshot.Job, att *hookshot.Attempt, v verdict) *hookshot.Result {
 	d := j.Delivery
-	t := e.cfg.Clock.Now()
-	r := &hookshot.Result{
-		Attempt:       out.attempt,
-		WebhookID:     d.WebhookID,
-		MaxAttempts:   d.MaxAttempts,
-		NextAttemptAt: t,
-	}
-	n := out.attempt.Number
-	switch {
-	case out.ok:
-		r.Status = hookshot.DeliverySucceeded
-	case out.staleToken:
-		// The token was refused, not the delivery: try again at once with
-		// a fresh token, without spending one of the scheduled retries.
-		r.Status = hookshot.DeliveryInProgress
-		r.MaxAttempts++
-	case n < d.MaxAttempts && len(e.cfg.Schedule) > 0:
-		r.Status = hookshot.DeliveryInProgress
-		r.NextAttemptAt = t.Add(e.cfg.Schedule[min(n-1, len(e.cfg.Schedule)-1)])
+	r := resultFor(d, att, v, e.cfg.Schedule, e.cfg.Clock.Now())
+	if r.Status == hookshot.DeliveryInProgress {
 		e.mu.Lock()
 		if e.nextRetry.IsZero() || r.NextAttemptAt.Before(e.nextRetry) {
 			e.nextRetry = r.NextAttemptAt
 		}
 		e.mu.Unlock()
-	default:
-		r.Status = hookshot.DeliveryFailed
 	}
-	if d.Event == hookshot.EventValidation && r.Status != hookshot.DeliveryInProgress {
-		v := hookshot.ValidationFailed
-		if out.ok {
-			v = hookshot.ValidationPassed
-		}
-		r.Validation = &v
-	}
-	if !out.ok {
+	if v.next != succeeded {
 		status := 0
-		if out.attempt.Response != nil {
-			status = out.attempt.Response.Status
+		if att.Response != nil {
+			status = att.Response.Status
 		}
 		e.log.Info("attempt failed",
 			"delivery_id", d.ID, "webhook_id", d.WebhookID, "event", d.Event,
-			"attempt", n, "status", status, "error", out.attempt.Error,
-			"next", r.Status)
+			"attempt", att.Number, "status", status, "error", att.Error,
+			"verdict", v.next.String(), "next", r.Status)
 	}
 	return r
 }
