@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,6 +95,9 @@ type Engine struct {
 	recordCtx    context.Context
 	cancelRecord context.CancelFunc
 	attempts     sync.WaitGroup
+	// unrecorded counts results queued or being recorded, so Stop can say
+	// how many its deadline left behind.
+	unrecorded atomic.Int64
 	// recordTries and recordPause are how often a batch is tried and the
 	// pause after the first failure (growing by as much each time).
 	recordTries int
@@ -263,7 +267,9 @@ func (e *Engine) stop(ctx context.Context) error {
 	select {
 	case <-e.recDone:
 	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("the last attempts were not all recorded, their deliveries will be attempted again when their leases run out: %w", ctx.Err()))
+		if n := e.unrecorded.Load(); n > 0 {
+			errs = append(errs, fmt.Errorf("%d attempts were not recorded by the deadline; their deliveries will be attempted again when their leases run out: %w", n, ctx.Err()))
+		}
 	}
 
 	e.mu.Lock()
@@ -473,6 +479,7 @@ func (e *Engine) attempt(j *hookshot.Job) {
 		e.handBack = append(e.handBack, j.Delivery.ID)
 		e.mu.Unlock()
 	} else {
+		e.unrecorded.Add(1)
 		select {
 		case e.results <- e.result(j, att, v):
 		case <-e.recordCtx.Done():
@@ -553,6 +560,7 @@ func (e *Engine) record() {
 			}
 		}
 		e.flush(batch)
+		e.unrecorded.Add(-int64(len(batch)))
 	}
 }
 

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -34,7 +35,7 @@ type fakeQueue struct {
 	// The hooks, when set, run before the call does its work (outside the
 	// lock, so they may block); an error they return fails the call.
 	onClaim   func(ctx context.Context) error
-	onRecord  func(ctx context.Context, call int) error
+	onRecord  func(ctx context.Context, call int, results []*hookshot.Result) error
 	onRelease func(ctx context.Context) error
 }
 
@@ -92,7 +93,7 @@ func (q *fakeQueue) RecordResults(ctx context.Context, owner string, results []*
 	q.announceLocked()
 	q.mu.Unlock()
 	if q.onRecord != nil {
-		if err := q.onRecord(ctx, call); err != nil {
+		if err := q.onRecord(ctx, call, results); err != nil {
 			return err
 		}
 	}
@@ -215,6 +216,9 @@ func newReceiver(t testing.TB, handle http.HandlerFunc) *receiver {
 	t.Helper()
 	rc := &receiver{arrived: make(chan *http.Request, 1024)}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read to the end, so the server watches the connection and ends
+		// r's context when the attempt gives up.
+		_, _ = io.Copy(io.Discard, r.Body)
 		rc.arrived <- r
 		if handle != nil {
 			handle(w, r)
@@ -222,6 +226,34 @@ func newReceiver(t testing.TB, handle http.HandlerFunc) *receiver {
 	}))
 	t.Cleanup(rc.Close)
 	return rc
+}
+
+// waitArrivals waits for n more requests and returns their delivery IDs.
+func (rc *receiver) waitArrivals(t testing.TB, n int) []string {
+	t.Helper()
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	var ids []string
+	for len(ids) < n {
+		select {
+		case r := <-rc.arrived:
+			ids = append(ids, r.Header.Get(DefaultWire.HeaderPrefix+"Delivery"))
+		case <-timeout.C:
+			t.Fatalf("timed out after 10s with %d of %d requests", len(ids), n)
+		}
+	}
+	return ids
+}
+
+// hang is a receiver's handler that answers only when the attempt gives up
+// or release is closed.
+func hang(release <-chan struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}
 }
 
 // newJob is a due upload delivery to webhook on url with five attempts.

@@ -3,9 +3,12 @@ package delivery
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookshot/hookshot"
 )
 
 // An engine that never started has nothing to wait for.
@@ -90,16 +93,16 @@ func TestClosedWakeupsAreIgnored(t *testing.T) {
 // leases run out, as a crash would leave them.
 func TestStopHonoursItsDeadlineWhileRecordingFails(t *testing.T) {
 	q := newFakeQueue()
-	q.onRecord = func(context.Context, int) error { return errors.New("database is locked") }
-	stopAfterFirstRecording(t, q)
+	q.onRecord = func(context.Context, int, []*hookshot.Result) error { return errors.New("database is locked") }
+	stopAfterFirstRecording(t, q, true)
 }
 
 // Stop keeps to its deadline while the store hangs in RecordResults until
 // its context ends, as a database waiting on a lock does.
 func TestStopHonoursItsDeadlineWhileRecordingHangs(t *testing.T) {
 	q := newFakeQueue()
-	q.onRecord = func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
-	stopAfterFirstRecording(t, q)
+	q.onRecord = func(ctx context.Context, _ int, _ []*hookshot.Result) error { <-ctx.Done(); return ctx.Err() }
+	stopAfterFirstRecording(t, q, true)
 }
 
 // Stop keeps to its deadline even when the store ignores its context.
@@ -107,44 +110,74 @@ func TestStopHonoursItsDeadlineWhenTheStoreIgnoresItsContext(t *testing.T) {
 	q := newFakeQueue()
 	stuck := make(chan struct{})
 	t.Cleanup(func() { close(stuck) })
-	q.onRecord = func(context.Context, int) error { <-stuck; return errors.New("gave up") }
+	q.onRecord = func(context.Context, int, []*hookshot.Result) error { <-stuck; return errors.New("gave up") }
 	q.onRelease = func(context.Context) error { <-stuck; return errors.New("gave up") }
-	stopAfterFirstRecording(t, q)
+	stopAfterFirstRecording(t, q, false)
 }
 
-// stopAfterFirstRecording delivers one attempt, waits for the engine to
-// try recording it, and checks that Stop with a 100ms deadline returns
-// within 600ms.
-func stopAfterFirstRecording(t *testing.T, q *fakeQueue) {
+// stopAfterFirstRecording makes ten attempts, recorded one at a time, so
+// that while the first recording is stuck, more results wait than the
+// engine has room for; then it checks that Stop with a 100ms deadline
+// returns within 600ms and, when the store honours its context, that the
+// recorder has given up by then too instead of retrying on.
+func stopAfterFirstRecording(t *testing.T, q *fakeQueue, recorderEnds bool) {
 	t.Helper()
 	rc := newReceiver(t, nil)
-	e := New(q, testConfig())
+	cfg := testConfig()
+	cfg.BatchSize = 1
+	e := New(q, cfg)
+	e.recordPause = time.Minute
 	e.Start()
-	q.add(newJob("a", 1, rc.URL))
+	for i := 0; i < 10; i++ {
+		q.add(newJob(fmt.Sprint(i), 1, rc.URL))
+	}
 	e.Notify()
+	rc.waitArrivals(t, 10)
 	q.waitUntil(t, "the first recording", func() bool { return q.recordCalls > 0 })
 	took, err := stopTimed(t, e, 100*time.Millisecond)
 	t.Logf("Stop took %s: %v", took, err)
 	if took > 600*time.Millisecond {
 		t.Fatalf("Stop with a 100ms deadline took %s", took)
 	}
+	if !recorderEnds {
+		return
+	}
+	select {
+	case <-e.recDone:
+	case <-time.After(time.Second):
+		t.Fatal("the recorder goes on trying the store after Stop's deadline")
+	}
 }
 
-// Stop keeps to its deadline while a claim hangs in the store.
+// Stop keeps to its deadline while a claim hangs in the store, whether
+// the store honours its context or not.
 func TestStopHonoursItsDeadlineWhileClaimHangs(t *testing.T) {
-	q := newFakeQueue()
-	claiming := make(chan struct{}, 1)
-	q.onClaim = func(ctx context.Context) error {
-		claiming <- struct{}{}
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	e := New(q, testConfig())
-	e.Start()
-	<-claiming
-	took, err := stopTimed(t, e, 100*time.Millisecond)
-	t.Logf("Stop took %s: %v", took, err)
-	if took > 600*time.Millisecond {
-		t.Fatalf("Stop with a 100ms deadline took %s", took)
+	for _, honours := range []bool{true, false} {
+		t.Run(fmt.Sprintf("honouring its context %v", honours), func(t *testing.T) {
+			q := newFakeQueue()
+			stuck := make(chan struct{})
+			t.Cleanup(func() { close(stuck) })
+			claiming := make(chan struct{}, 1)
+			q.onClaim = func(ctx context.Context) error {
+				select {
+				case claiming <- struct{}{}:
+				default:
+				}
+				if honours {
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				<-stuck
+				return errors.New("gave up")
+			}
+			e := New(q, testConfig())
+			e.Start()
+			<-claiming
+			took, err := stopTimed(t, e, 100*time.Millisecond)
+			t.Logf("Stop took %s: %v", took, err)
+			if took > 600*time.Millisecond {
+				t.Fatalf("Stop with a 100ms deadline took %s", took)
+			}
+		})
 	}
 }
