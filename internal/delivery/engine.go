@@ -57,7 +57,8 @@ type Config struct {
 	Client       *http.Client
 	Credentials  CredentialOpener
 	Logger       *slog.Logger
-	// Wakeups, when set, tells of work published by other processes.
+	// Wakeups, when set, tells of work published by other processes. Once
+	// it is closed the engine stops listening and relies on its poll.
 	Wakeups <-chan struct{}
 	// Registerer, when set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
