@@ -136,19 +136,28 @@ func TestResultsAreRecordedInBatches(t *testing.T) {
 	}
 }
 
+// startBusy queues n deliveries, "0" to n-1, to one webhook whose receiver
+// hangs until release is closed or the attempt gives up; starts an engine
+// that allows perWebhook of them in flight; and returns once those have
+// arrived, with their IDs.
+func startBusy(t testing.TB, q *fakeQueue, n, perWebhook int, release <-chan struct{}) (*Engine, *receiver, []string) {
+	t.Helper()
+	rc := newReceiver(t, hang(release))
+	for i := 0; i < n; i++ {
+		q.add(newJob(fmt.Sprint(i), 1, rc.URL))
+	}
+	cfg := testConfig()
+	cfg.PerWebhook = perWebhook
+	e := startEngine(t, q, cfg)
+	return e, rc, rc.waitArrivals(t, perWebhook)
+}
+
 // Stop waits for the attempts in flight and records them; what waited for
 // a slot is handed back, not attempted.
 func TestStopWaitsForAttemptsInFlight(t *testing.T) {
 	q := newFakeQueue()
 	release := make(chan struct{})
-	rc := newReceiver(t, hang(release))
-	for i := 0; i < 4; i++ {
-		q.add(newJob(fmt.Sprint(i), 1, rc.URL))
-	}
-	cfg := testConfig()
-	cfg.PerWebhook = 2
-	e := startEngine(t, q, cfg)
-	started := rc.waitArrivals(t, 2)
+	e, rc, started := startBusy(t, q, 4, 2, release)
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- e.Stop(context.Background()) }()
@@ -177,16 +186,7 @@ func TestStopWaitsForAttemptsInFlight(t *testing.T) {
 // recorded as a failed attempt, and none stays leased.
 func TestStopHandsBackQueuedAndInterruptedLeases(t *testing.T) {
 	q := newFakeQueue()
-	rc := newReceiver(t, hang(nil))
-	var ids []string
-	for i := 0; i < 5; i++ {
-		ids = append(ids, fmt.Sprint(i))
-		q.add(newJob(ids[i], 1, rc.URL))
-	}
-	cfg := testConfig()
-	cfg.PerWebhook = 2
-	e := startEngine(t, q, cfg)
-	rc.waitArrivals(t, 2)
+	e, _, _ := startBusy(t, q, 5, 2, nil)
 	q.waitUntil(t, "the surplus handed back", func() bool { return len(q.released) == 1 })
 
 	took, err := stopTimed(t, e, 300*time.Millisecond)
@@ -198,8 +198,8 @@ func TestStopHandsBackQueuedAndInterruptedLeases(t *testing.T) {
 	}
 	q.locked(func() {
 		released := slices.Sorted(slices.Values(q.released))
-		if !slices.Equal(released, ids) || len(q.leased) != 0 {
-			t.Fatalf("released %v and %d still leased; want all of %v released", released, len(q.leased), ids)
+		if !slices.Equal(released, []string{"0", "1", "2", "3", "4"}) || len(q.leased) != 0 {
+			t.Fatalf("released %v and %d still leased; want all five", released, len(q.leased))
 		}
 		if q.recordCalls != 0 {
 			t.Fatalf("%d recordings of attempts cut short by Stop", q.recordCalls)
@@ -213,14 +213,7 @@ func TestStopHonoursItsDeadlineWhileHandingBackHangs(t *testing.T) {
 	q := newFakeQueue()
 	stuck := make(chan struct{})
 	t.Cleanup(func() { close(stuck) })
-	rc := newReceiver(t, hang(nil))
-	for i := 0; i < 3; i++ {
-		q.add(newJob(fmt.Sprint(i), 1, rc.URL))
-	}
-	cfg := testConfig()
-	cfg.PerWebhook = 1
-	e := startEngine(t, q, cfg)
-	rc.waitArrivals(t, 1)
+	e, _, _ := startBusy(t, q, 3, 1, nil)
 	q.waitUntil(t, "the surplus handed back", func() bool { return len(q.released) == 1 })
 	q.mu.Lock()
 	q.onRelease = func(context.Context) error { <-stuck; return errors.New("gave up") }
