@@ -302,7 +302,7 @@ func cutShortBefore(ctx context.Context) (context.Context, context.CancelFunc) {
 	if !ok {
 		return context.WithCancel(ctx)
 	}
-	keep := min(time.Until(deadline)/10, time.Second)
+	keep := max(0, min(time.Until(deadline)/10, time.Second))
 	return context.WithDeadline(ctx, deadline.Add(-keep))
 }
 
