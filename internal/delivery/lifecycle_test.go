@@ -181,3 +181,31 @@ func TestStopHonoursItsDeadlineWhileClaimHangs(t *testing.T) {
 		})
 	}
 }
+
+// Attempts are cut short a tenth of the time left before Stop's deadline,
+// at most a second before it, and never after it.
+func TestCutShortBefore(t *testing.T) {
+	for _, c := range []struct {
+		left, keep time.Duration
+	}{
+		{100 * time.Millisecond, 10 * time.Millisecond},
+		{5 * time.Second, 500 * time.Millisecond},
+		{20 * time.Second, time.Second},
+		{-time.Second, 0},
+	} {
+		deadline := time.Now().Add(c.left)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		cut, cancelCut := cutShortBefore(ctx)
+		got, _ := cut.Deadline()
+		cancelCut()
+		cancel()
+		if keep := deadline.Sub(got); keep < c.keep-5*time.Millisecond || keep > c.keep {
+			t.Fatalf("with %s left, cut %s before the deadline, want %s", c.left, keep, c.keep)
+		}
+	}
+	cut, cancel := cutShortBefore(context.Background())
+	defer cancel()
+	if _, ok := cut.Deadline(); ok {
+		t.Fatal("a cut without a deadline has one")
+	}
+}
