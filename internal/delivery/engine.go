@@ -253,9 +253,9 @@ func (e *Engine) stop(ctx context.Context) error {
 	defer e.cancelRecord()
 
 	var errs []error
-	// A claim in progress ends by the cut (it runs on sendCtx) unless the
-	// store ignores its context; then its jobs are handed back, if at all,
-	// by the lease running out (see claim).
+	// A claim in progress ends by the cut (it runs on sendCtx). Its jobs
+	// are handed back with the rest (see claim), unless the store ignores
+	// its context and answers too late: then their leases run out.
 	select {
 	case <-e.loopDone:
 	case <-ctx.Done():
