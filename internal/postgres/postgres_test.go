@@ -102,7 +102,7 @@ func TestWakeups(t *testing.T) {
 		Validation: hookshot.Validation{Status: hookshot.ValidationPassed},
 		CreatedAt:  now, UpdatedAt: now,
 	}
-	if err := publisher.CreateWebhook(ctx, w, nil); err != nil {
+	if err := publisher.CreateWebhook(ctx, w, nil, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	// A wakeup from before the publish (there should be none) would make
@@ -175,7 +175,7 @@ func TestWakeupsReconnect(t *testing.T) {
 		Events: []string{hookshot.EventUpload}, Validation: hookshot.Validation{Status: hookshot.ValidationPending}}
 	v := &hookshot.Delivery{ID: uuid.NewString(), Event: hookshot.EventValidation, Status: hookshot.DeliveryInProgress,
 		MaxAttempts: 1, NextAttemptAt: time.Now(), ValidationCode: "c"}
-	if err := publisher.CreateWebhook(ctx, w, v); err != nil {
+	if err := publisher.CreateWebhook(ctx, w, v, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	select {
@@ -208,7 +208,7 @@ func BenchmarkClaimRecord(b *testing.B) {
 			Validation: hookshot.Validation{Status: hookshot.ValidationPassed},
 			CreatedAt:  now, UpdatedAt: now,
 		}
-		if err := s.CreateWebhook(ctx, w, nil); err != nil {
+		if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
 			b.Fatalf("CreateWebhook: %v", err)
 		}
 		hooks = append(hooks, w)

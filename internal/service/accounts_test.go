@@ -136,7 +136,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	secret2 = service.TokenPrefix + "expired-token-for-the-test"
 	sum := sha256.Sum256([]byte(secret2))
-	if err := store.CreateToken(ctx, &hookshot.Token{AccountID: a.ID, Name: "old", ExpiresAt: &past}, sum[:]); err != nil {
+	if err := store.CreateToken(ctx, &hookshot.Token{AccountID: a.ID, Name: "old", ExpiresAt: &past}, sum[:], nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Authenticate(ctx, secret2); hookshot.ErrorCode(err) != hookshot.EUnauthorized || !strings.Contains(err.Error(), "expired") {

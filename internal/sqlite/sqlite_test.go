@@ -46,7 +46,7 @@ func TestMigrateOnce(t *testing.T) {
 	}
 	w := &hookshot.Webhook{StudyID: 1, URL: "https://receiver.example/", Auth: hookshot.Auth{Type: hookshot.AuthNone},
 		Validation: hookshot.Validation{Status: hookshot.ValidationPending}}
-	if err := s.CreateWebhook(ctx, w, nil); err != nil {
+	if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	if err := s.Close(); err != nil {
@@ -120,7 +120,7 @@ func BenchmarkClaimRecord(b *testing.B) {
 			Auth: hookshot.Auth{Type: hookshot.AuthHMAC}, SealedCredentials: make([]byte, 64),
 			Events: []string{hookshot.EventUpload}, Active: true,
 			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
-		if err := s.CreateWebhook(ctx, w, nil); err != nil {
+		if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		hooks = append(hooks, w)

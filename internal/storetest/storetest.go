@@ -159,7 +159,7 @@ func (f *fixture) createWebhook(study int64, edits ...func(*hookshot.Webhook)) *
 	for _, e := range edits {
 		e(w)
 	}
-	if err := f.store.CreateWebhook(f.ctx, w, nil); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, nil, nil); err != nil {
 		f.t.Fatalf("CreateWebhook: %v", err)
 	}
 	return w
