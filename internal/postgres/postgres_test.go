@@ -44,6 +44,29 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, newStore)
 }
 
+// A change whose audit entry cannot be written is not made. The entry's
+// insert fails for real: a trigger in the test's schema raises an error.
+func TestAuditFailure(t *testing.T) {
+	storetest.RunAuditFailure(t, func(t *testing.T) (hookshot.Store, func(t *testing.T)) {
+		url := pgtest.URL(t)
+		return open(t, url), func(t *testing.T) {
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatalf("connecting: %v", err)
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, `
+				CREATE FUNCTION audit_log_broken() RETURNS trigger LANGUAGE plpgsql
+					AS $$ BEGIN RAISE EXCEPTION 'audit_log is broken by the test'; END $$;
+				CREATE TRIGGER audit_log_broken BEFORE INSERT ON audit_log
+					FOR EACH ROW EXECUTE FUNCTION audit_log_broken()`); err != nil {
+				t.Fatalf("breaking audit_log: %v", err)
+			}
+		}
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	got := postgres.Migrations()
 	if want := []string{"0001_init", "0002_accounts", "0003_sessions"}; !slices.Equal(got, want) {

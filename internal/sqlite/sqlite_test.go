@@ -36,6 +36,26 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// A change whose audit entry cannot be written is not made. The entry's
+// insert fails for real: a trigger, installed through a connection of its
+// own, aborts it.
+func TestAuditFailure(t *testing.T) {
+	storetest.RunAuditFailure(t, func(t *testing.T) (hookshot.Store, func(t *testing.T)) {
+		path := filepath.Join(t.TempDir(), "hookshot.db")
+		return open(t, path), func(t *testing.T) {
+			db, err := sql.Open("sqlite", path+"?_busy_timeout=10000")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`CREATE TRIGGER audit_log_broken BEFORE INSERT ON audit_log
+				BEGIN SELECT RAISE(ABORT, 'audit_log is broken by the test'); END`); err != nil {
+				t.Fatalf("breaking audit_log: %v", err)
+			}
+		}
+	})
+}
+
 // Re-opening a database applies nothing again, and keeps its data.
 func TestMigrateOnce(t *testing.T) {
 	ctx := context.Background()
