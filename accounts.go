@@ -143,10 +143,11 @@ func AccountActor(id int64, email string) string {
 // exist, ErrConflict (wrapped) where noted, and other errors only for
 // failures of the store itself. Those that take an audit entry e (nil for
 // none) write it in the change's own transaction, as Store's do: when the
-// entry cannot be written, the call fails and changes nothing.
+// entry cannot be written, the call fails and changes nothing, and a call
+// that returns ErrNotFound or ErrConflict writes no entry.
 type AccountStore interface {
 	// CreateAccount inserts a with its PasswordHash, and e, and sets a's
-	// ID; e's Target may name the new account as AuditNewID. A zero
+	// ID; e's Target may name the new account by AuditNewID. A zero
 	// CreatedAt or UpdatedAt is filled with the current time. Returns
 	// ErrConflict when another account has the same email, compared
 	// without regard to (ASCII) case.
@@ -172,7 +173,7 @@ type AccountStore interface {
 	DeleteAccount(ctx context.Context, id int64, e *AuditEntry) error
 
 	// CreateToken inserts t with the SHA-256 hash of its secret, and e,
-	// and sets t's ID; e's Target may name the new token as AuditNewID. A
+	// and sets t's ID; e's Target may name the new token by AuditNewID. A
 	// zero CreatedAt is filled with the current time. Returns ErrNotFound
 	// when the account does not exist.
 	CreateToken(ctx context.Context, t *Token, hash []byte, e *AuditEntry) error

@@ -13,15 +13,17 @@ import (
 // Methods return ErrNotFound (wrapped) when the thing they address does not
 // exist, and other errors only for failures of the store itself.
 //
-// The methods that change what an account could see or do take an audit
+// The methods that change webhooks or resend a delivery take an audit
 // entry (nil for none), which they write in the change's own transaction:
 // the change and its entry are saved together or not at all, and a failed
 // write of the entry fails the call and changes nothing (see AuditEntry).
+// A call that returns ErrNotFound or ErrDeliveryInProgress writes no entry.
 type Store interface {
 	// CreateWebhook inserts w and sets its ID, CreatedAt and UpdatedAt. When
 	// validation is not nil it is inserted in the same transaction and
-	// becomes w's current validation delivery (Validation.DeliveryID), and
-	// so is e, whose Target may name the new webhook as AuditNewID.
+	// becomes w's current validation delivery (Validation.DeliveryID); so
+	// is e when not nil, whose Target may name the new webhook by
+	// AuditNewID.
 	CreateWebhook(ctx context.Context, w *Webhook, validation *Delivery, e *AuditEntry) error
 	// Webhook returns one webhook of a study, or ErrNotFound.
 	Webhook(ctx context.Context, studyID, id int64) (*Webhook, error)

@@ -148,7 +148,8 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil || len(entries) != 2 || next == "" {
 		t.Fatalf("Audit = %d entries, %q, %v", len(entries), next, err)
 	}
-	if entries[0].Action != hookshot.AuditRevoked || entries[0].Target != "token 1 of account 1" || entries[1].Action != hookshot.AuditChanged {
+	if entries[0].Action != hookshot.AuditRevoked || entries[0].Target != "token 1 of account 1" || entries[0].Detail != `name "ci"` ||
+		entries[1].Action != hookshot.AuditChanged {
 		t.Fatalf("newest entries %+v %+v", entries[0], entries[1])
 	}
 	rest, next, err := svc.Audit(ctx, service.AuditQuery{Cursor: next})
