@@ -105,7 +105,8 @@ type Dialect interface {
 // really differs: row locks and one statement over arrays on PostgreSQL,
 // the write lock and prepared statements on SQLite. The Store checks the
 // arguments, normalises times, shares the rest (scanning, loading jobs,
-// encoding results) and wraps the errors.
+// encoding results) and wraps the errors. A tx given to a Queue method is
+// one that the engine's own WriteTx began.
 type Queue interface {
 	// ClaimDue leases up to c.Limit deliveries due at c.Now (normalised)
 	// to c.Owner until c.Now+c.LeaseFor, in tx, skipping c.SkipWebhooks,
