@@ -689,6 +689,8 @@ func TestOtherStudyIsNotFound(t *testing.T) {
 	id := strconv.FormatInt(w.ID, 10)
 	tests := []struct{ method, path string }{
 		{http.MethodGet, "/studies/190/webhooks"},
+		{http.MethodGet, "/studies/190/webhooks/new"},
+		{http.MethodPost, "/studies/190/webhooks"},
 		{http.MethodGet, "/studies/190/webhooks/" + id},
 		{http.MethodGet, "/studies/190/webhooks/" + id + "/edit"},
 		{http.MethodGet, "/studies/189/webhooks/" + id},
