@@ -10,7 +10,7 @@
 //
 //	cmd/hookshot       the binary: settings, wiring, subcommands
 //	internal/catalog   event types and their JSON Schemas
-//	internal/service   the operations behind the API (and the portal)
+//	internal/service   the operations behind the API, the portal and the CLI, and who may do them
 //	internal/delivery  the engine: claim, sign, send, record, reschedule
 //	internal/api       JSON handlers
 //	internal/sqlstore  the Go code both SQL stores share; per engine only the dialect

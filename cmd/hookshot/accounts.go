@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/clock"
 	"github.com/hookshot/hookshot/internal/service"
 )
 
@@ -102,9 +103,9 @@ func databaseFlag(fs *flagSet, getenv func(string) string) *boundSettings {
 }
 
 // openService opens an existing database for administration and returns
-// a Service that works on accounts only, and the Principal that the audit
-// trail names for this command.
-func openService(ctx context.Context, settings *boundSettings, getenv func(string) string) (*service.Service, *hookshot.Principal, func(), error) {
+// its Accounts service, and the admin Principal that the audit trail names
+// for this command.
+func openService(ctx context.Context, settings *boundSettings, getenv func(string) string) (*service.Accounts, *hookshot.Principal, func(), error) {
 	cfg, err := settings.config()
 	if err != nil {
 		return nil, nil, nil, err
@@ -114,7 +115,7 @@ func openService(ctx context.Context, settings *boundSettings, getenv func(strin
 		return nil, nil, nil, err
 	}
 	actor := &hookshot.Principal{Name: cliActor(user.Current, getenv, os.Getuid()), Admin: true}
-	return service.New(store, nil, nil, nil, service.Config{}), actor, func() { store.Close() }, nil
+	return service.NewAccounts(store, clock.System{}), actor, func() { store.Close() }, nil
 }
 
 // openExistingDatabase is openDatabase for commands that must not make a
@@ -124,7 +125,7 @@ func openService(ctx context.Context, settings *boundSettings, getenv func(strin
 // does not exist fails to open, and for a database the error says how to
 // make one. (An existing but empty one gets Hookshot's tables, as from
 // migrate: someone made it for Hookshot.)
-func openExistingDatabase(ctx context.Context, database string) (hookshot.Store, error) {
+func openExistingDatabase(ctx context.Context, database string) (fullStore, error) {
 	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			where := path
@@ -158,12 +159,12 @@ func cliActor(current func() (*user.User, error), getenv func(string) string, ui
 
 // openAccount is openService plus the account with that email, for the
 // subcommands that act on one account.
-func openAccount(ctx context.Context, settings *boundSettings, getenv func(string) string, email string) (*service.Service, *hookshot.Principal, *hookshot.Account, func(), error) {
+func openAccount(ctx context.Context, settings *boundSettings, getenv func(string) string, email string) (*service.Accounts, *hookshot.Principal, *hookshot.Account, func(), error) {
 	svc, actor, closeStore, err := openService(ctx, settings, getenv)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	a, err := svc.AccountByEmail(ctx, email)
+	a, err := svc.ByEmail(ctx, actor, email)
 	if err != nil {
 		closeStore()
 		return nil, nil, nil, nil, err
@@ -253,7 +254,7 @@ hookshot accounts create --email pipeline@example.org --publish-all`)
 		return err
 	}
 	defer closeStore()
-	a, err := svc.CreateAccount(ctx, actor, in)
+	a, err := svc.Create(ctx, actor, in)
 	if err != nil {
 		return err
 	}
@@ -294,7 +295,7 @@ hookshot accounts grant --email bob@example.org --replace --manage 190`)
 		publish = append(slices.Clone(a.Publish), publish...)
 		manage = append(slices.Clone(a.Manage), manage...)
 	}
-	a, err = svc.UpdateAccount(ctx, actor, a.ID, service.AccountPatch{Admin: &admin, PublishAll: &publishAll, Publish: &publish, Manage: &manage})
+	a, err = svc.Update(ctx, actor, a.ID, service.AccountPatch{Admin: &admin, PublishAll: &publishAll, Publish: &publish, Manage: &manage})
 	if err != nil {
 		return err
 	}
@@ -308,12 +309,12 @@ func accountsList(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
-	svc, _, closeStore, err := openService(ctx, settings, getenv)
+	svc, actor, closeStore, err := openService(ctx, settings, getenv)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	accounts, err := svc.Accounts(ctx)
+	accounts, err := svc.List(ctx, actor)
 	if err != nil {
 		return err
 	}
@@ -355,12 +356,7 @@ are at each request.`,
 		return err
 	}
 	defer closeStore()
-	in := service.TokenInput{Name: *name}
-	if *expires > 0 {
-		at := time.Now().Add(*expires)
-		in.ExpiresAt = &at
-	}
-	tok, secret, err := svc.CreateToken(ctx, actor, a.ID, in)
+	tok, secret, err := svc.CreateToken(ctx, actor, a.ID, service.TokenInput{Name: *name, ExpiresIn: *expires})
 	if err != nil {
 		return err
 	}
@@ -385,12 +381,12 @@ func tokensList(ctx context.Context, args []string, getenv func(string) string, 
 	if *email == "" {
 		return errors.New("--email is required")
 	}
-	svc, _, a, closeStore, err := openAccount(ctx, settings, getenv, *email)
+	svc, actor, a, closeStore, err := openAccount(ctx, settings, getenv, *email)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	tokens, err := svc.Tokens(ctx, a.ID)
+	tokens, err := svc.Tokens(ctx, actor, a.ID)
 	if err != nil {
 		return err
 	}

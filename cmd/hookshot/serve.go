@@ -21,6 +21,7 @@ import (
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/api"
 	"github.com/hookshot/hookshot/internal/catalog"
+	"github.com/hookshot/hookshot/internal/clock"
 	"github.com/hookshot/hookshot/internal/credential"
 	"github.com/hookshot/hookshot/internal/delivery"
 	"github.com/hookshot/hookshot/internal/portal"
@@ -62,6 +63,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	// One clock for everything that stamps or compares stored times.
+	clk := clock.System{}
+
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engineCfg := delivery.Config{
@@ -81,6 +85,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			MaxIdleConnsPerHost: cfg.Concurrency,
 		}),
 		Credentials: box,
+		Clock:       clk,
 		Logger:      log.With("component", "delivery"),
 	}
 	wakeCtx, stopWakeups := context.WithCancel(context.Background())
@@ -93,19 +98,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		engineCfg.Wakeups = ch
 	}
 	engine := delivery.New(store, engineCfg)
-	svc := service.New(store, cat, box, engine, service.Config{AllowHTTP: cfg.AllowHTTP, Schedule: cfg.RetrySchedule})
+	webhooks := service.NewWebhooks(store, cat, box, engine, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP})
+	events := service.NewEvents(store, cat, engine, clk, service.EventsConfig{Schedule: cfg.RetrySchedule})
+	accounts := service.NewAccounts(store, clk)
 
 	// The operator's admin token, checked in memory, then account tokens.
-	auth := api.Authenticators{api.AdminToken(cfg.AdminToken), svc}
+	auth := api.Authenticators{api.AdminToken(cfg.AdminToken), accounts}
 	if cfg.AdminToken == "" {
 		log.Info("HOOKSHOT_ADMIN_TOKEN is not set: only account tokens are accepted (see \"hookshot tokens create --help\")")
 	}
-	handler := api.New(svc, auth, log.With("component", "api"), api.Options{
+	apiServices := api.Services{Webhooks: webhooks, Events: events, Accounts: accounts, Ready: store.Ping}
+	handler := api.New(apiServices, auth, log.With("component", "api"), api.Options{
 		MaxBody: cfg.MaxBody,
 		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
 	})
 
-	site, err := portal.New(svc, log.With("component", "portal"), portal.Options{TrustedProxies: cfg.TrustedProxies})
+	portalServices := portal.Services{Webhooks: webhooks, Events: events, Sessions: service.NewSessions(store, clk)}
+	site, err := portal.New(portalServices, log.With("component", "portal"), portal.Options{TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return fmt.Errorf("loading the portal's templates: %w", err)
 	}
@@ -161,10 +170,17 @@ func routes(apiHandler, portalHandler http.Handler) http.Handler {
 	return mux
 }
 
+// fullStore is what both stores are: the webhooks and deliveries half and
+// the accounts half, over one database.
+type fullStore interface {
+	hookshot.Store
+	hookshot.AccountStore
+}
+
 // openStore opens the configured database, creating and migrating it,
 // and returns the key for credentials at rest: the configured one, or
 // with SQLite the one in the file beside the database, made if missing.
-func openStore(ctx context.Context, cfg *Config) (hookshot.Store, []byte, error) {
+func openStore(ctx context.Context, cfg *Config) (fullStore, []byte, error) {
 	key := cfg.SecretKey
 	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok && key == nil {
 		var err error
@@ -184,7 +200,7 @@ func openStore(ctx context.Context, cfg *Config) (hookshot.Store, []byte, error)
 
 // openDatabase opens a database setting (already validated), creating
 // and migrating it, for work that never opens webhook credentials.
-func openDatabase(ctx context.Context, database string) (hookshot.Store, error) {
+func openDatabase(ctx context.Context, database string) (fullStore, error) {
 	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
 		store, err := sqlite.Open(ctx, path)
 		if err != nil {

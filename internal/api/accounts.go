@@ -47,7 +47,7 @@ type accountRequest struct {
 }
 
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	accounts, err := s.svc.Accounts(r.Context())
+	accounts, err := s.svc.Accounts.List(r.Context(), p)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -84,7 +84,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, p *hooksh
 	if req.Manage != nil {
 		in.Manage = *req.Manage
 	}
-	a, err := s.svc.CreateAccount(r.Context(), p, in)
+	a, err := s.svc.Accounts.Create(r.Context(), p, in)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, p *hookshot.
 	if !ok {
 		return
 	}
-	a, err := s.svc.Account(r.Context(), id)
+	a, err := s.svc.Accounts.Get(r.Context(), p, id)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -131,7 +131,7 @@ func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request, p *hooksh
 			hookshot.FieldError{Field: "email", Message: "cannot be changed"}))
 		return
 	}
-	a, err := s.svc.UpdateAccount(r.Context(), p, id, service.AccountPatch{
+	a, err := s.svc.Accounts.Update(r.Context(), p, id, service.AccountPatch{
 		Admin: req.Admin, PublishAll: req.PublishAll, Publish: req.Publish, Manage: req.Manage, Password: req.Password,
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request, p *hooksh
 	if !ok {
 		return
 	}
-	if err := s.svc.DeleteAccount(r.Context(), p, id); err != nil {
+	if err := s.svc.Accounts.Delete(r.Context(), p, id); err != nil {
 		s.problem(w, r, err)
 		return
 	}
@@ -186,7 +186,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *hookshot.
 	if !ok {
 		return
 	}
-	tokens, err := s.svc.Tokens(r.Context(), id)
+	tokens, err := s.svc.Accounts.Tokens(r.Context(), p, id)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -208,23 +208,16 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *hookshot
 		s.problem(w, r, err)
 		return
 	}
+	in := service.TokenInput{Name: req.Name, ExpiresAt: req.ExpiresAt}
 	if req.ExpiresIn != "" {
 		d, err := time.ParseDuration(req.ExpiresIn)
-		switch {
-		case req.ExpiresAt != nil:
-			err = hookshot.Invalid("Give expires_at or expires_in, not both.", hookshot.FieldError{Field: "expires_in", Message: "cannot be given with expires_at"})
-		case err != nil || d <= 0:
-			err = hookshot.Invalid("expires_in must be a positive duration such as 720h.", hookshot.FieldError{Field: "expires_in", Message: "must be a positive duration such as 720h"})
-		default:
-			at := time.Now().Add(d)
-			req.ExpiresAt = &at
-		}
-		if err != nil {
-			s.problem(w, r, err)
+		if err != nil || d <= 0 {
+			s.problem(w, r, hookshot.Invalid("expires_in must be a positive duration such as 720h.", hookshot.FieldError{Field: "expires_in", Message: "must be a positive duration such as 720h"}))
 			return
 		}
+		in.ExpiresIn = d
 	}
-	tok, secret, err := s.svc.CreateToken(r.Context(), p, id, service.TokenInput{Name: req.Name, ExpiresAt: req.ExpiresAt})
+	tok, secret, err := s.svc.Accounts.CreateToken(r.Context(), p, id, in)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -246,7 +239,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *hookshot
 		s.problem(w, r, hookshot.Errorf(hookshot.ENotFound, "Token %q does not exist: token ids are positive integers.", r.PathValue("token")))
 		return
 	}
-	tok, err := s.svc.RevokeToken(r.Context(), p, id, tokenID)
+	tok, err := s.svc.Accounts.RevokeToken(r.Context(), p, id, tokenID)
 	if err != nil {
 		s.problem(w, r, err)
 		return

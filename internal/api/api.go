@@ -1,6 +1,7 @@
 // Package api serves Hookshot's JSON API (SPEC §7). Handlers only speak
-// HTTP: they parse, call the service, and render; errors become RFC 9457
-// problem documents in one place (problem.go).
+// HTTP: they parse the path and the body, call a service, which checks the
+// caller's permissions, and render; errors become RFC 9457 problem
+// documents in one place (problem.go).
 package api
 
 import (
@@ -63,9 +64,18 @@ type Options struct {
 	Metrics http.Handler
 }
 
+// Services are what the API's handlers call.
+type Services struct {
+	Webhooks *service.Webhooks
+	Events   *service.Events
+	Accounts *service.Accounts
+	// Ready reports whether the database can be reached (GET /readyz).
+	Ready func(context.Context) error
+}
+
 // Server is the API's http.Handler.
 type Server struct {
-	svc  *service.Service
+	svc  Services
 	auth Authenticator
 	log  *slog.Logger
 	opts Options
@@ -73,7 +83,7 @@ type Server struct {
 }
 
 // New returns the API handler.
-func New(svc *service.Service, auth Authenticator, log *slog.Logger, opts Options) *Server {
+func New(svc Services, auth Authenticator, log *slog.Logger, opts Options) *Server {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 1 << 20
 	}
@@ -103,16 +113,16 @@ func (s *Server) routes() {
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
 
-	// Administration: admins only (see handleAdmin).
-	s.handleAdmin("GET /v1/accounts", s.listAccounts)
-	s.handleAdmin("POST /v1/accounts", s.createAccount)
-	s.handleAdmin("GET /v1/accounts/{account}", s.getAccount)
-	s.handleAdmin("PATCH /v1/accounts/{account}", s.updateAccount)
-	s.handleAdmin("DELETE /v1/accounts/{account}", s.deleteAccount)
-	s.handleAdmin("GET /v1/accounts/{account}/tokens", s.listTokens)
-	s.handleAdmin("POST /v1/accounts/{account}/tokens", s.createToken)
-	s.handleAdmin("DELETE /v1/accounts/{account}/tokens/{token}", s.revokeToken)
-	s.handleAdmin("GET /v1/audit", s.listAudit)
+	// Administration: the Accounts service lets only admins in.
+	s.handle("GET /v1/accounts", s.listAccounts)
+	s.handle("POST /v1/accounts", s.createAccount)
+	s.handle("GET /v1/accounts/{account}", s.getAccount)
+	s.handle("PATCH /v1/accounts/{account}", s.updateAccount)
+	s.handle("DELETE /v1/accounts/{account}", s.deleteAccount)
+	s.handle("GET /v1/accounts/{account}/tokens", s.listTokens)
+	s.handle("POST /v1/accounts/{account}/tokens", s.createToken)
+	s.handle("DELETE /v1/accounts/{account}/tokens/{token}", s.revokeToken)
+	s.handle("GET /v1/audit", s.listAudit)
 
 	// Anything else under /v1/ is a problem document, not the mux's text.
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +133,8 @@ func (s *Server) routes() {
 // handlerFunc is an API handler that has a caller.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p *hookshot.Principal)
 
-// handle registers an authenticated route.
+// handle registers an authenticated route. What the caller may do there
+// is for the service to say.
 func (s *Server) handle(pattern string, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
@@ -137,19 +148,6 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
-		h(w, r, p)
-	})
-}
-
-// handleAdmin registers an authenticated route for admins only. Other
-// callers get 403, not 404: these endpoints are not scoped by study, so
-// there is nothing to hide by pretending they do not exist.
-func (s *Server) handleAdmin(pattern string, h handlerFunc) {
-	s.handle(pattern, func(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-		if !p.Admin {
-			s.problem(w, r, hookshot.Errorf(hookshot.EForbidden, "Only administrators may manage accounts and tokens or read the audit trail."))
-			return
-		}
 		h(w, r, p)
 	})
 }

@@ -46,7 +46,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *hookshot.P
 		return
 	}
 	query.Limit = limit
-	entries, next, err := s.svc.Audit(r.Context(), query)
+	entries, next, err := s.svc.Accounts.Audit(r.Context(), p, query)
 	if err != nil {
 		s.problem(w, r, err)
 		return

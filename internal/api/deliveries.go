@@ -8,7 +8,7 @@ import (
 )
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, id, ok := s.managedWebhook(w, r, p)
+	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
 	}
@@ -20,7 +20,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *hooks
 		return
 	}
 	query.Limit = limit
-	items, next, err := s.svc.Deliveries(r.Context(), study, id, query)
+	items, next, err := s.svc.Events.Deliveries(r.Context(), p, study, id, query)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -33,11 +33,11 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *hooks
 }
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, id, ok := s.managedWebhook(w, r, p)
+	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
 	}
-	d, attempts, err := s.svc.Delivery(r.Context(), study, id, r.PathValue("delivery"))
+	d, attempts, err := s.svc.Events.Delivery(r.Context(), p, study, id, r.PathValue("delivery"))
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -51,11 +51,11 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, p *hookshot
 }
 
 func (s *Server) resendDelivery(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, id, ok := s.managedWebhook(w, r, p)
+	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
 	}
-	d, err := s.svc.Resend(r.Context(), p, study, id, r.PathValue("delivery"))
+	d, err := s.svc.Events.Resend(r.Context(), p, study, id, r.PathValue("delivery"))
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -19,11 +19,11 @@ type webhookRequest struct {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, ok := s.managedStudy(w, r, p)
+	study, ok := s.studyPath(w, r)
 	if !ok {
 		return
 	}
-	hooks, err := s.svc.Webhooks(r.Context(), study)
+	hooks, err := s.svc.Webhooks.List(r.Context(), p, study)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -36,7 +36,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, p *hooksho
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, ok := s.managedStudy(w, r, p)
+	study, ok := s.studyPath(w, r)
 	if !ok {
 		return
 	}
@@ -55,7 +55,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 	if req.EventOptions != nil {
 		in.EventOptions = *req.EventOptions
 	}
-	hook, err := s.svc.CreateWebhook(r.Context(), p, study, in)
+	hook, err := s.svc.Webhooks.Create(r.Context(), p, study, in)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -66,11 +66,11 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, id, ok := s.managedWebhook(w, r, p)
+	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
 	}
-	hook, err := s.svc.Webhook(r.Context(), study, id)
+	hook, err := s.svc.Webhooks.Get(r.Context(), p, study, id)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -79,7 +79,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, p *hookshot.
 }
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, id, ok := s.managedWebhook(w, r, p)
+	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
 	}
@@ -88,7 +88,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 		s.problem(w, r, err)
 		return
 	}
-	hook, err := s.svc.UpdateWebhook(r.Context(), p, study, id, service.WebhookPatch{
+	hook, err := s.svc.Webhooks.Update(r.Context(), p, study, id, service.WebhookPatch{
 		URL: req.URL, Auth: req.Auth, Events: req.Events, EventOptions: req.EventOptions, Active: req.Active,
 	})
 	if err != nil {
@@ -100,11 +100,11 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, id, ok := s.managedWebhook(w, r, p)
+	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
 	}
-	if err := s.svc.DeleteWebhook(r.Context(), p, study, id); err != nil {
+	if err := s.svc.Webhooks.Delete(r.Context(), p, study, id); err != nil {
 		s.problem(w, r, err)
 		return
 	}
@@ -113,11 +113,11 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 }
 
 func (s *Server) validateWebhook(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, id, ok := s.managedWebhook(w, r, p)
+	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
 	}
-	hook, _, err := s.svc.ValidateWebhook(r.Context(), p, study, id)
+	hook, _, err := s.svc.Webhooks.Validate(r.Context(), p, study, id)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -135,11 +135,11 @@ func (s *Server) disableWebhook(w http.ResponseWriter, r *http.Request, p *hooks
 }
 
 func (s *Server) setActive(w http.ResponseWriter, r *http.Request, p *hookshot.Principal, active bool) {
-	study, id, ok := s.managedWebhook(w, r, p)
+	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
 	}
-	hook, err := s.svc.SetActive(r.Context(), p, study, id, active)
+	hook, err := s.svc.Webhooks.SetActive(r.Context(), p, study, id, active)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -31,10 +31,17 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
+// Services are what the portal's handlers call.
+type Services struct {
+	Webhooks *service.Webhooks
+	Events   *service.Events
+	Sessions *service.Sessions
+}
+
 // Server is the portal's http.Handler.
 type Server struct {
 	opts    Options
-	svc     *service.Service
+	svc     Services
 	log     *slog.Logger
 	pages   map[string]*template.Template
 	mux     *http.ServeMux
@@ -50,7 +57,7 @@ type Options struct {
 }
 
 // New returns the portal handler.
-func New(svc *service.Service, log *slog.Logger, opts Options) (*Server, error) {
+func New(svc Services, log *slog.Logger, opts Options) (*Server, error) {
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/catalog"
+	"github.com/hookshot/hookshot/internal/clock"
 	"github.com/hookshot/hookshot/internal/credential"
 	"github.com/hookshot/hookshot/internal/portal"
 	"github.com/hookshot/hookshot/internal/service"
@@ -46,10 +47,11 @@ func (noNotifier) Notify() {}
 // env is one portal over its own database. Each test gets its own, so that
 // the in-memory sign-in limiter of one test cannot refuse another's.
 type env struct {
-	svc  *service.Service
-	box  *credential.Box
-	srv  *httptest.Server
-	logs *syncBuffer // what the portal logged
+	svc      portal.Services
+	accounts *service.Accounts
+	box      *credential.Box
+	srv      *httptest.Server
+	logs     *syncBuffer // what the portal logged
 }
 
 // syncBuffer is a bytes.Buffer that handlers may write from any goroutine.
@@ -93,8 +95,14 @@ func newEnvWith(t *testing.T, opts portal.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(store, cat, box, noNotifier{}, service.Config{AllowHTTP: false, Schedule: []time.Duration{time.Minute}})
-	if _, err := svc.CreateAccount(ctx, admin, service.AccountInput{Email: managerEmail, Password: managerPassword, Manage: []int64{study}}); err != nil {
+	clk := clock.System{}
+	svc := portal.Services{
+		Webhooks: service.NewWebhooks(store, cat, box, noNotifier{}, clk, service.WebhooksConfig{AllowHTTP: false}),
+		Events:   service.NewEvents(store, cat, noNotifier{}, clk, service.EventsConfig{Schedule: []time.Duration{time.Minute}}),
+		Sessions: service.NewSessions(store, clk),
+	}
+	accounts := service.NewAccounts(store, clk)
+	if _, err := accounts.Create(ctx, admin, service.AccountInput{Email: managerEmail, Password: managerPassword, Manage: []int64{study}}); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
@@ -104,13 +112,13 @@ func newEnvWith(t *testing.T, opts portal.Options) *env {
 	}
 	srv := httptest.NewServer(site)
 	t.Cleanup(srv.Close)
-	return &env{svc: svc, box: box, srv: srv, logs: logs}
+	return &env{svc: svc, accounts: accounts, box: box, srv: srv, logs: logs}
 }
 
 // createHook stores a webhook behind the portal's back, as the API would.
 func (e *env) createHook(t *testing.T, studyID int64, secret string) *hookshot.Webhook {
 	t.Helper()
-	w, err := e.svc.CreateWebhook(t.Context(), admin, studyID, service.WebhookInput{
+	w, err := e.svc.Webhooks.Create(t.Context(), admin, studyID, service.WebhookInput{
 		URL:    hookURL,
 		Auth:   &service.AuthInput{Type: hookshot.AuthHMAC, Secret: secret},
 		Events: []string{"upload"},
@@ -123,7 +131,7 @@ func (e *env) createHook(t *testing.T, studyID int64, secret string) *hookshot.W
 
 func (e *env) hook(t *testing.T, studyID, id int64) *hookshot.Webhook {
 	t.Helper()
-	w, err := e.svc.Webhook(t.Context(), studyID, id)
+	w, err := e.svc.Webhooks.Get(t.Context(), admin, studyID, id)
 	if err != nil {
 		t.Fatalf("webhook %d of study %d: %v", id, studyID, err)
 	}
@@ -132,7 +140,7 @@ func (e *env) hook(t *testing.T, studyID, id int64) *hookshot.Webhook {
 
 func (e *env) hooks(t *testing.T, studyID int64) []*hookshot.Webhook {
 	t.Helper()
-	list, err := e.svc.Webhooks(t.Context(), studyID)
+	list, err := e.svc.Webhooks.List(t.Context(), admin, studyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,7 +569,7 @@ func TestSignInRedirectStaysOnSite(t *testing.T) {
 	// Every case signs in, and one email gets 5 attempts before the
 	// limiter steps in: the cases take turns between two accounts.
 	const second = "second@example.org"
-	if _, err := e.svc.CreateAccount(t.Context(), admin, service.AccountInput{Email: second, Password: managerPassword, Manage: []int64{study}}); err != nil {
+	if _, err := e.accounts.Create(t.Context(), admin, service.AccountInput{Email: second, Password: managerPassword, Manage: []int64{study}}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct{ next, want string }{
@@ -673,7 +681,7 @@ func TestOtherStudyIsNotFound(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	const otherURL = "https://other-study.example/private-receiver"
-	w, err := e.svc.CreateWebhook(t.Context(), admin, otherStudy, service.WebhookInput{URL: otherURL, Events: []string{"upload"}})
+	w, err := e.svc.Webhooks.Create(t.Context(), admin, otherStudy, service.WebhookInput{URL: otherURL, Events: []string{"upload"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -681,6 +689,8 @@ func TestOtherStudyIsNotFound(t *testing.T) {
 	id := strconv.FormatInt(w.ID, 10)
 	tests := []struct{ method, path string }{
 		{http.MethodGet, "/studies/190/webhooks"},
+		{http.MethodGet, "/studies/190/webhooks/new"},
+		{http.MethodPost, "/studies/190/webhooks"},
 		{http.MethodGet, "/studies/190/webhooks/" + id},
 		{http.MethodGet, "/studies/190/webhooks/" + id + "/edit"},
 		{http.MethodGet, "/studies/189/webhooks/" + id},
@@ -903,7 +913,7 @@ func TestEditCredentials(t *testing.T) {
 				if after.Validation.Status != hookshot.ValidationPending {
 					t.Errorf("validation %q, want pending", after.Validation.Status)
 				}
-				if _, _, err := e.svc.Delivery(t.Context(), study, before.ID, after.Validation.DeliveryID); err != nil {
+				if _, _, err := e.svc.Events.Delivery(t.Context(), admin, study, before.ID, after.Validation.DeliveryID); err != nil {
 					t.Errorf("the new validation delivery is not stored: %v", err)
 				}
 			}
@@ -974,7 +984,7 @@ func TestDeleteAsksFirst(t *testing.T) {
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/studies/189/webhooks?") {
 		t.Errorf("POST: status %d, Location %q; want 303 to the list", p.status, p.location())
 	}
-	if _, err := e.svc.Webhook(t.Context(), study, w.ID); hookshot.ErrorCode(err) != hookshot.ENotFound {
+	if _, err := e.svc.Webhooks.Get(t.Context(), admin, study, w.ID); hookshot.ErrorCode(err) != hookshot.ENotFound {
 		t.Errorf("after deleting, the webhook: %v; want not found", err)
 	}
 }

@@ -40,7 +40,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	d := homeData{Admin: a.Admin}
 	for _, id := range manage {
-		hooks, err := s.svc.Webhooks(r.Context(), id)
+		hooks, err := s.svc.Webhooks.List(r.Context(), sess.principal(), id)
 		if err != nil {
 			s.fail(w, r, sess, err)
 			return
@@ -77,7 +77,7 @@ type listData struct {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	hooks, err := s.svc.Webhooks(r.Context(), study)
+	hooks, err := s.svc.Webhooks.List(r.Context(), sess.principal(), study)
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return
@@ -113,18 +113,22 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request, sess *session,
 	}
 	s.render(w, r, status, "form", &view{
 		Title: title, Account: sess.account, CSRF: sess.csrf, Study: study,
-		Data: formData{Form: f, Webhook: hook, Types: s.svc.Catalog().Types(), Auth: authChoices},
+		Data: formData{Form: f, Webhook: hook, Types: s.svc.Events.Catalog().Types(), Auth: authChoices},
 	})
 }
 
 func (s *Server) newWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	if err := s.svc.Webhooks.Authorize(sess.principal(), study); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
 	s.showForm(w, r, sess, study, http.StatusOK, &webhookForm{AuthType: "none", Active: true, ChangeCredentials: true}, nil)
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	f := parseWebhookForm(r, s.svc.Catalog(), false)
+	f := parseWebhookForm(r, s.svc.Events.Catalog(), false)
 	active := f.Active
-	hook, err := s.svc.CreateWebhook(r.Context(), sess.principal(), study, service.WebhookInput{
+	hook, err := s.svc.Webhooks.Create(r.Context(), sess.principal(), study, service.WebhookInput{
 		URL: f.URL, Auth: f.auth(), Events: f.Events, EventOptions: f.eventOptions(), Active: &active,
 	})
 	if err != nil {
@@ -145,7 +149,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, sess *session, 
 		s.errorPage(w, r, sess, http.StatusNotFound, "This webhook does not exist.")
 		return nil, false
 	}
-	hook, err := s.svc.Webhook(r.Context(), study, id)
+	hook, err := s.svc.Webhooks.Get(r.Context(), sess.principal(), study, id)
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return nil, false
@@ -166,7 +170,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 	if !ok {
 		return
 	}
-	f := parseWebhookForm(r, s.svc.Catalog(), true)
+	f := parseWebhookForm(r, s.svc.Events.Catalog(), true)
 	f.checkCredentials(hook.Auth.Type)
 	if len(f.Errors) > 0 {
 		s.showForm(w, r, sess, study, http.StatusUnprocessableEntity, f, hook)
@@ -177,7 +181,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 	if events == nil {
 		events = []string{}
 	}
-	updated, err := s.svc.UpdateWebhook(r.Context(), sess.principal(), study, hook.ID, service.WebhookPatch{
+	updated, err := s.svc.Webhooks.Update(r.Context(), sess.principal(), study, hook.ID, service.WebhookPatch{
 		URL: &f.URL, Auth: f.auth(), Events: &events, EventOptions: &opts, Active: &f.Active,
 	})
 	if err != nil {
@@ -217,7 +221,7 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	cursor := r.URL.Query().Get("before")
-	d, err := s.details(r, hook, cursor)
+	d, err := s.details(r, sess, hook, cursor)
 	if hookshot.ErrorCode(err) == hookshot.EInvalid {
 		// A damaged ?before= is not worth an error page: start over.
 		http.Redirect(w, r, webhookPath(study, hook.ID), http.StatusSeeOther)
@@ -234,8 +238,8 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *sessi
 	})
 }
 
-func (s *Server) details(r *http.Request, hook *hookshot.Webhook, cursor string) (*detailsData, error) {
-	list, next, err := s.svc.DeliveryHistories(r.Context(), hook.StudyID, hook.ID, service.DeliveryQuery{Cursor: cursor, Limit: recentDeliveries})
+func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook, cursor string) (*detailsData, error) {
+	list, next, err := s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, service.DeliveryQuery{Cursor: cursor, Limit: recentDeliveries})
 	if err != nil {
 		return nil, err
 	}
@@ -264,12 +268,12 @@ func state(hook *hookshot.Webhook, list []*hookshot.Delivery) (string, bool) {
 
 // webhookState answers the Details page's poll with the page's state.
 func (s *Server) webhookState(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	hook, err := s.svc.Webhook(r.Context(), study, pathID(r, "id"))
+	hook, err := s.svc.Webhooks.Get(r.Context(), sess.principal(), study, pathID(r, "id"))
 	if err != nil {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	list, _, err := s.svc.Deliveries(r.Context(), study, hook.ID, service.DeliveryQuery{Limit: recentDeliveries})
+	list, _, err := s.svc.Events.Deliveries(r.Context(), sess.principal(), study, hook.ID, service.DeliveryQuery{Limit: recentDeliveries})
 	if err != nil {
 		s.log.Error("polling a webhook's state", "err", err)
 		w.WriteHeader(http.StatusInternalServerError)
@@ -293,7 +297,7 @@ func pathID(r *http.Request, name string) int64 {
 }
 
 func (s *Server) validateWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	if _, _, err := s.svc.ValidateWebhook(r.Context(), sess.principal(), study, pathID(r, "id")); err != nil {
+	if _, _, err := s.svc.Webhooks.Validate(r.Context(), sess.principal(), study, pathID(r, "id")); err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
@@ -310,7 +314,7 @@ func (s *Server) disableWebhook(w http.ResponseWriter, r *http.Request, sess *se
 
 func (s *Server) setActive(w http.ResponseWriter, r *http.Request, sess *session, study int64, active bool) {
 	id := pathID(r, "id")
-	if _, err := s.svc.SetActive(r.Context(), sess.principal(), study, id, active); err != nil {
+	if _, err := s.svc.Webhooks.SetActive(r.Context(), sess.principal(), study, id, active); err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
@@ -332,7 +336,7 @@ func (s *Server) confirmDelete(w http.ResponseWriter, r *http.Request, sess *ses
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
-	if err := s.svc.DeleteWebhook(r.Context(), sess.principal(), study, pathID(r, "id")); err != nil {
+	if err := s.svc.Webhooks.Delete(r.Context(), sess.principal(), study, pathID(r, "id")); err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
@@ -349,7 +353,7 @@ func (s *Server) showDelivery(w http.ResponseWriter, r *http.Request, sess *sess
 	if !ok {
 		return
 	}
-	d, attempts, err := s.svc.Delivery(r.Context(), study, hook.ID, r.PathValue("delivery"))
+	d, attempts, err := s.svc.Events.Delivery(r.Context(), sess.principal(), study, hook.ID, r.PathValue("delivery"))
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return
@@ -367,7 +371,7 @@ func (s *Server) resendDelivery(w http.ResponseWriter, r *http.Request, sess *se
 	if back == "" {
 		back = webhookPath(study, id)
 	}
-	_, err := s.svc.Resend(r.Context(), sess.principal(), study, id, r.PathValue("delivery"))
+	_, err := s.svc.Events.Resend(r.Context(), sess.principal(), study, id, r.PathValue("delivery"))
 	switch hookshot.ErrorCode(err) {
 	case "":
 		redirect(w, r, back, "resent")

@@ -11,11 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/clock"
 	"github.com/hookshot/hookshot/internal/password"
 )
 
@@ -52,10 +52,12 @@ type AccountPatch struct {
 	Password   *string
 }
 
-// TokenInput creates an API token. A nil ExpiresAt never expires.
+// TokenInput creates an API token. It expires at ExpiresAt, or ExpiresIn
+// from now, or (both unset) never; setting both is EInvalid.
 type TokenInput struct {
 	Name      string
 	ExpiresAt *time.Time
+	ExpiresIn time.Duration
 }
 
 // AuditQuery selects a page of the audit trail.
@@ -65,36 +67,26 @@ type AuditQuery struct {
 	Limit   int    // default 50, at most MaxPageSize
 }
 
-var errNoAccounts = errors.New("service: the store does not keep accounts")
-
-// accountStore returns the store's accounts half, which both real stores
-// have.
-func (s *Service) accountStore() (hookshot.AccountStore, error) {
-	if s.accounts == nil {
-		return nil, errNoAccounts
-	}
-	return s.accounts, nil
+// Accounts administers accounts and their API tokens and shows the audit
+// trail, for admins, and turns API tokens into callers. It is safe for
+// concurrent use.
+type Accounts struct {
+	base
+	accounts hookshot.AccountStore
 }
 
-// entry is the audit entry of a change by actor, for the store to write
-// with the change. A store without accounts keeps no audit trail: nil.
-func (s *Service) entry(actor *hookshot.Principal, action string, studyID int64, target, detail string) *hookshot.AuditEntry {
-	if s.accounts == nil {
-		return nil
-	}
-	name := "unknown"
-	if actor != nil && actor.Name != "" {
-		name = actor.Name
-	}
-	return &hookshot.AuditEntry{At: now(), Actor: name, Action: action, StudyID: studyID, Target: target, Detail: detail}
+// NewAccounts returns the accounts service over store. A nil clk is the
+// system clock.
+func NewAccounts(store hookshot.AccountStore, clk clock.Clock) *Accounts {
+	return &Accounts{base: newBase(clk), accounts: store}
 }
 
 // Authenticate turns an API token into the Principal of its account, with
 // the account's grants as they are now. Unknown, revoked and expired
 // tokens are EUnauthorized.
-func (s *Service) Authenticate(ctx context.Context, token string) (*hookshot.Principal, error) {
+func (s *Accounts) Authenticate(ctx context.Context, token string) (*hookshot.Principal, error) {
 	bad := hookshot.Errorf(hookshot.EUnauthorized, "The bearer token is not valid.")
-	if !strings.HasPrefix(token, TokenPrefix) || s.accounts == nil {
+	if !strings.HasPrefix(token, TokenPrefix) {
 		return nil, bad
 	}
 	tok, acc, err := s.accounts.TokenByHash(ctx, hashToken(token))
@@ -104,7 +96,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*hookshot.Pri
 	if err != nil {
 		return nil, err
 	}
-	t := now()
+	t := s.clock.Now()
 	switch {
 	case tok.RevokedAt != nil:
 		return nil, hookshot.Errorf(hookshot.EUnauthorized, "The bearer token was revoked; ask an administrator for a new one.")
@@ -125,103 +117,77 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-// CheckPassword reports whether password is the account's; false for an
-// account without a password. It takes as long as a real check even when
-// the email is unknown, so that it does not tell which emails exist.
-func (s *Service) CheckPassword(ctx context.Context, email, pw string) (*hookshot.Account, bool, error) {
-	as, err := s.accountStore()
-	if err != nil {
-		return nil, false, err
-	}
-	a, err := as.AccountByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
-	if hookshot.ErrorCode(err) == hookshot.ENotFound {
-		_, _ = password.Verify(pw, dummyHash())
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	ok, err := password.Verify(pw, a.PasswordHash)
-	if err != nil {
-		return nil, false, fmt.Errorf("account %d: %w", a.ID, err)
-	}
-	return a, ok, nil
-}
-
-// dummyHash is verified against when there is no account, to spend the
-// same time as a real check.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := password.Hash("no account has this password")
-	return h
-})
-
-// Accounts lists every account, oldest first.
-func (s *Service) Accounts(ctx context.Context) ([]*hookshot.Account, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// List returns every account, oldest first.
+func (s *Accounts) List(ctx context.Context, p *hookshot.Principal) ([]*hookshot.Account, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
-	return as.Accounts(ctx)
+	return s.accounts.Accounts(ctx)
 }
 
-// Account returns one account, or a not-found error.
-func (s *Service) Account(ctx context.Context, id int64) (*hookshot.Account, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// Get returns one account, or ENotFound.
+func (s *Accounts) Get(ctx context.Context, p *hookshot.Principal, id int64) (*hookshot.Account, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
-	a, err := as.Account(ctx, id)
+	return s.account(ctx, id)
+}
+
+// account is Get for a caller already checked.
+func (s *Accounts) account(ctx context.Context, id int64) (*hookshot.Account, error) {
+	a, err := s.accounts.Account(ctx, id)
 	if err != nil {
 		return nil, notFound(err, "Account %d does not exist.", id)
 	}
 	return a, nil
 }
 
-// AccountByEmail returns the account with the email, or a not-found error.
-func (s *Service) AccountByEmail(ctx context.Context, email string) (*hookshot.Account, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// ByEmail returns the account with the email, compared without regard to
+// case, or ENotFound.
+func (s *Accounts) ByEmail(ctx context.Context, p *hookshot.Principal, email string) (*hookshot.Account, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
-	a, err := as.AccountByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	a, err := s.accounts.AccountByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
 	if err != nil {
 		return nil, notFound(err, "There is no account with the email %s.", email)
 	}
 	return a, nil
 }
 
-// CreateAccount checks in and creates the account, its password hashed.
-// Emails are kept in lower case; one that is taken is EConflict.
-func (s *Service) CreateAccount(ctx context.Context, actor *hookshot.Principal, in AccountInput) (*hookshot.Account, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// Create checks in and creates the account, its password hashed. Emails
+// are kept in lower case; one that is taken is EConflict. Bad input is
+// EInvalid and creates nothing.
+func (s *Accounts) Create(ctx context.Context, p *hookshot.Principal, in AccountInput) (*hookshot.Account, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
 	email, problems := checkEmail(in.Email)
 	if in.Password != "" {
 		problems = append(problems, checkPassword(in.Password)...)
 	}
-	publish, p := checkStudies("publish", in.Publish)
-	problems = append(problems, p...)
-	manage, p := checkStudies("manage", in.Manage)
-	problems = append(problems, p...)
+	publish, pr := checkStudies("publish", in.Publish)
+	problems = append(problems, pr...)
+	manage, pr := checkStudies("manage", in.Manage)
+	problems = append(problems, pr...)
 	if len(problems) > 0 {
 		return nil, hookshot.Invalid("The account was not created: "+summary(problems), problems...)
 	}
 	a := &hookshot.Account{Email: email, Admin: in.Admin, PublishAll: in.PublishAll, Publish: publish, Manage: manage}
 	if in.Password != "" {
+		var err error
 		if a.PasswordHash, err = password.Hash(in.Password); err != nil {
 			return nil, err
 		}
 	}
-	a.CreatedAt = now()
+	a.CreatedAt = s.clock.Now()
 	a.UpdatedAt = a.CreatedAt
 	detail := "email " + email + "; " + grants(a)
 	if a.PasswordHash != "" {
 		detail += "; with a password"
 	}
-	e := s.entry(actor, hookshot.AuditCreated, 0, "account "+hookshot.AuditNewID, detail)
-	if err := as.CreateAccount(ctx, a, e); err != nil {
+	e := s.entry(p, hookshot.AuditCreated, 0, "account "+hookshot.AuditNewID, detail)
+	if err := s.accounts.CreateAccount(ctx, a, e); err != nil {
 		if errors.Is(err, hookshot.ErrConflict) {
 			return nil, &hookshot.Error{Code: hookshot.EConflict, Message: fmt.Sprintf("An account with the email %s exists already.", email),
 				FieldErrors: []hookshot.FieldError{{Field: "email", Message: "is taken by another account"}}}
@@ -231,50 +197,50 @@ func (s *Service) CreateAccount(ctx context.Context, actor *hookshot.Principal, 
 	return a, nil
 }
 
-// UpdateAccount applies a patch to an account's grants and password.
-func (s *Service) UpdateAccount(ctx context.Context, actor *hookshot.Principal, id int64, p AccountPatch) (*hookshot.Account, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// Update applies a patch to an account's grants and password. Bad input
+// is EInvalid and changes nothing; an unknown account is ENotFound.
+func (s *Accounts) Update(ctx context.Context, p *hookshot.Principal, id int64, patch AccountPatch) (*hookshot.Account, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
-	a, err := s.Account(ctx, id)
+	a, err := s.account(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	var problems []hookshot.FieldError
-	if p.Publish != nil {
+	if patch.Publish != nil {
 		var pr []hookshot.FieldError
-		a.Publish, pr = checkStudies("publish", *p.Publish)
+		a.Publish, pr = checkStudies("publish", *patch.Publish)
 		problems = append(problems, pr...)
 	}
-	if p.Manage != nil {
+	if patch.Manage != nil {
 		var pr []hookshot.FieldError
-		a.Manage, pr = checkStudies("manage", *p.Manage)
+		a.Manage, pr = checkStudies("manage", *patch.Manage)
 		problems = append(problems, pr...)
 	}
-	if p.Password != nil && *p.Password != "" {
-		problems = append(problems, checkPassword(*p.Password)...)
+	if patch.Password != nil && *patch.Password != "" {
+		problems = append(problems, checkPassword(*patch.Password)...)
 	}
 	if len(problems) > 0 {
 		return nil, hookshot.Invalid("The account was not changed: "+summary(problems), problems...)
 	}
-	if p.Admin != nil {
-		a.Admin = *p.Admin
+	if patch.Admin != nil {
+		a.Admin = *patch.Admin
 	}
-	if p.PublishAll != nil {
-		a.PublishAll = *p.PublishAll
+	if patch.PublishAll != nil {
+		a.PublishAll = *patch.PublishAll
 	}
-	t := now()
-	if p.Admin != nil || p.PublishAll != nil || p.Publish != nil || p.Manage != nil {
+	t := s.clock.Now()
+	if patch.Admin != nil || patch.PublishAll != nil || patch.Publish != nil || patch.Manage != nil {
 		a.UpdatedAt = t
-		if err := as.UpdateAccount(ctx, a, s.entry(actor, hookshot.AuditChanged, 0, accountTarget(id), grants(a))); err != nil {
+		if err := s.accounts.UpdateAccount(ctx, a, s.entry(p, hookshot.AuditChanged, 0, accountTarget(id), grants(a))); err != nil {
 			return nil, notFound(err, "Account %d does not exist.", id)
 		}
 	}
-	if p.Password != nil {
+	if patch.Password != nil {
 		hash := ""
-		if *p.Password != "" {
-			if hash, err = password.Hash(*p.Password); err != nil {
+		if *patch.Password != "" {
+			if hash, err = password.Hash(*patch.Password); err != nil {
 				return nil, err
 			}
 		}
@@ -282,7 +248,7 @@ func (s *Service) UpdateAccount(ctx context.Context, actor *hookshot.Principal, 
 		if hash == "" {
 			detail = "password removed"
 		}
-		if err := as.SetPassword(ctx, id, hash, t, s.entry(actor, hookshot.AuditPassword, 0, accountTarget(id), detail)); err != nil {
+		if err := s.accounts.SetPassword(ctx, id, hash, t, s.entry(p, hookshot.AuditPassword, 0, accountTarget(id), detail)); err != nil {
 			return nil, notFound(err, "Account %d does not exist.", id)
 		}
 		a.PasswordHash, a.UpdatedAt = hash, t
@@ -290,28 +256,38 @@ func (s *Service) UpdateAccount(ctx context.Context, actor *hookshot.Principal, 
 	return a, nil
 }
 
-// DeleteAccount removes an account and its tokens. Its audit entries stay.
-func (s *Service) DeleteAccount(ctx context.Context, actor *hookshot.Principal, id int64) error {
-	as, err := s.accountStore()
+// Delete removes an account, its tokens and its sessions, or is
+// ENotFound. Its audit entries stay.
+func (s *Accounts) Delete(ctx context.Context, p *hookshot.Principal, id int64) error {
+	if err := mayAdminister(p); err != nil {
+		return err
+	}
+	a, err := s.account(ctx, id)
 	if err != nil {
 		return err
 	}
-	a, err := s.Account(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := as.DeleteAccount(ctx, id, s.entry(actor, hookshot.AuditDeleted, 0, accountTarget(id), "email "+a.Email)); err != nil {
+	if err := s.accounts.DeleteAccount(ctx, id, s.entry(p, hookshot.AuditDeleted, 0, accountTarget(id), "email "+a.Email)); err != nil {
 		return notFound(err, "Account %d does not exist.", id)
 	}
 	return nil
 }
 
 // CreateToken creates an API token for an account and returns it with its
-// secret, which is not kept and cannot be shown again.
-func (s *Service) CreateToken(ctx context.Context, actor *hookshot.Principal, accountID int64, in TokenInput) (*hookshot.Token, string, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// secret, which is not kept and cannot be shown again. Bad input is
+// EInvalid; an unknown account is ENotFound.
+func (s *Accounts) CreateToken(ctx context.Context, p *hookshot.Principal, accountID int64, in TokenInput) (*hookshot.Token, string, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, "", err
+	}
+	t := s.clock.Now()
+	switch {
+	case in.ExpiresIn != 0 && in.ExpiresAt != nil:
+		return nil, "", hookshot.Invalid("Give expires_at or expires_in, not both.", hookshot.FieldError{Field: "expires_in", Message: "cannot be given with expires_at"})
+	case in.ExpiresIn < 0:
+		return nil, "", hookshot.Invalid("expires_in must be a positive duration such as 720h.", hookshot.FieldError{Field: "expires_in", Message: "must be a positive duration such as 720h"})
+	case in.ExpiresIn > 0:
+		at := t.Add(in.ExpiresIn)
+		in.ExpiresAt = &at
 	}
 	var problems []hookshot.FieldError
 	name := strings.TrimSpace(in.Name)
@@ -321,14 +297,13 @@ func (s *Service) CreateToken(ctx context.Context, actor *hookshot.Principal, ac
 	case len(name) > 100 || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
 		problems = append(problems, hookshot.FieldError{Field: "name", Message: "must be at most 100 printable characters"})
 	}
-	t := now()
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(t) {
 		problems = append(problems, hookshot.FieldError{Field: "expires_at", Message: "must be in the future"})
 	}
 	if len(problems) > 0 {
 		return nil, "", hookshot.Invalid("The token was not created: "+summary(problems), problems...)
 	}
-	if _, err := s.Account(ctx, accountID); err != nil {
+	if _, err := s.account(ctx, accountID); err != nil {
 		return nil, "", err
 	}
 	b := make([]byte, 32)
@@ -345,35 +320,34 @@ func (s *Service) CreateToken(ctx context.Context, actor *hookshot.Principal, ac
 	if tok.ExpiresAt != nil {
 		detail += "; expires " + tok.ExpiresAt.Format(time.RFC3339)
 	}
-	e := s.entry(actor, hookshot.AuditCreated, 0, tokenTarget(accountID, hookshot.AuditNewID), detail)
-	if err := as.CreateToken(ctx, tok, hashToken(secret), e); err != nil {
+	e := s.entry(p, hookshot.AuditCreated, 0, tokenTarget(accountID, hookshot.AuditNewID), detail)
+	if err := s.accounts.CreateToken(ctx, tok, hashToken(secret), e); err != nil {
 		return nil, "", notFound(err, "Account %d does not exist.", accountID)
 	}
 	return tok, secret, nil
 }
 
-// Tokens lists an account's tokens, or is a not-found error.
-func (s *Service) Tokens(ctx context.Context, accountID int64) ([]*hookshot.Token, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// Tokens lists an account's tokens, oldest first, or is ENotFound.
+func (s *Accounts) Tokens(ctx context.Context, p *hookshot.Principal, accountID int64) ([]*hookshot.Token, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
-	if _, err := s.Account(ctx, accountID); err != nil {
+	if _, err := s.account(ctx, accountID); err != nil {
 		return nil, err
 	}
-	return as.Tokens(ctx, accountID)
+	return s.accounts.Tokens(ctx, accountID)
 }
 
 // RevokeToken revokes one of an account's tokens; it stops working at
-// once. Revoking a revoked token changes nothing.
-func (s *Service) RevokeToken(ctx context.Context, actor *hookshot.Principal, accountID, id int64) (*hookshot.Token, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// once. Revoking a revoked token changes nothing. A token that is not the
+// account's is ENotFound.
+func (s *Accounts) RevokeToken(ctx context.Context, p *hookshot.Principal, accountID, id int64) (*hookshot.Token, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
 	// The entry, which goes in with the change, names the token; tokens
 	// are never renamed.
-	tokens, err := as.Tokens(ctx, accountID)
+	tokens, err := s.accounts.Tokens(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -381,8 +355,8 @@ func (s *Service) RevokeToken(ctx context.Context, actor *hookshot.Principal, ac
 	if i < 0 {
 		return nil, hookshot.Errorf(hookshot.ENotFound, "Token %d does not exist for account %d.", id, accountID)
 	}
-	e := s.entry(actor, hookshot.AuditRevoked, 0, tokenTarget(accountID, strconv.FormatInt(id, 10)), "name "+strconv.Quote(tokens[i].Name))
-	tok, err := as.RevokeToken(ctx, accountID, id, now(), e)
+	e := s.entry(p, hookshot.AuditRevoked, 0, tokenTarget(accountID, strconv.FormatInt(id, 10)), "name "+strconv.Quote(tokens[i].Name))
+	tok, err := s.accounts.RevokeToken(ctx, accountID, id, s.clock.Now(), e)
 	if err != nil {
 		return nil, notFound(err, "Token %d does not exist for account %d.", id, accountID)
 	}
@@ -390,15 +364,15 @@ func (s *Service) RevokeToken(ctx context.Context, actor *hookshot.Principal, ac
 }
 
 // Audit returns a page of the audit trail, newest first, and the cursor
-// of the next page ("" on the last).
-func (s *Service) Audit(ctx context.Context, q AuditQuery) ([]*hookshot.AuditEntry, string, error) {
-	as, err := s.accountStore()
-	if err != nil {
+// of the next page ("" on the last). A cursor this method did not give out
+// is EInvalid.
+func (s *Accounts) Audit(ctx context.Context, p *hookshot.Principal, q AuditQuery) ([]*hookshot.AuditEntry, string, error) {
+	if err := mayAdminister(p); err != nil {
 		return nil, "", err
 	}
 	f := hookshot.AuditFilter{StudyID: q.StudyID, Limit: q.Limit}
 	if f.Limit <= 0 {
-		f.Limit = 50
+		f.Limit = DefaultPageSize
 	}
 	f.Limit = min(f.Limit, MaxPageSize)
 	if q.Cursor != "" {
@@ -412,7 +386,7 @@ func (s *Service) Audit(ctx context.Context, q AuditQuery) ([]*hookshot.AuditEnt
 	// One more than asked tells whether there is a next page.
 	want := f.Limit
 	f.Limit++
-	entries, err := as.Audit(ctx, f)
+	entries, err := s.accounts.Audit(ctx, f)
 	if err != nil {
 		return nil, "", err
 	}

@@ -7,10 +7,47 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/catalog"
+	"github.com/hookshot/hookshot/internal/clock"
 )
+
+// Events publishes a study's events for its publishers, and shows and
+// resends a webhook's deliveries to the study's managers. It is safe for
+// concurrent use.
+type Events struct {
+	base
+	store    hookshot.Store
+	catalog  *catalog.Catalog
+	notifier Notifier
+	cfg      EventsConfig
+}
+
+// EventsConfig is the part of the operator's settings that Events applies.
+type EventsConfig struct {
+	// Schedule is the retry schedule; a delivery gets len(Schedule)+1
+	// attempts.
+	Schedule []time.Duration
+	// IdempotencyWindow is how long an Idempotency-Key is remembered.
+	// Default 24h.
+	IdempotencyWindow time.Duration
+}
+
+// NewEvents returns the events service over store. The catalog checks
+// payloads, and notifier (which may be nil) is told when deliveries are
+// due. A nil clk is the system clock.
+func NewEvents(store hookshot.Store, cat *catalog.Catalog, notifier Notifier, clk clock.Clock, cfg EventsConfig) *Events {
+	if cfg.IdempotencyWindow <= 0 {
+		cfg.IdempotencyWindow = 24 * time.Hour
+	}
+	return &Events{base: newBase(clk), store: store, catalog: cat, notifier: notifier, cfg: cfg}
+}
+
+// Catalog returns the event catalog, which every caller may read.
+func (s *Events) Catalog() *catalog.Catalog { return s.catalog }
 
 // PublishInput is one event as a producer sends it.
 type PublishInput struct {
@@ -31,8 +68,23 @@ var traceParentPattern = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{
 // Publish checks an event against its schema and the study, stores it with
 // one delivery for each webhook that receives it (enabled, validated,
 // subscribed, options matching), and wakes the engine. Once it returns
-// without error, the event and its deliveries are on disk.
-func (s *Service) Publish(ctx context.Context, studyID int64, in PublishInput) (*hookshot.Publication, error) {
+// without error, the event and its deliveries are on disk. Bad input is
+// EInvalid and stores nothing; a key reused for another event is
+// EConflict.
+func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int64, in PublishInput) (*hookshot.Publication, error) {
+	if err := mayPublish(p, studyID); err != nil {
+		return nil, err
+	}
+	var problems []hookshot.FieldError
+	if in.Type == "" {
+		problems = append(problems, hookshot.FieldError{Field: "type", Message: "is required: the event type, e.g. upload"})
+	}
+	if len(in.Payload) == 0 || string(in.Payload) == "null" {
+		problems = append(problems, hookshot.FieldError{Field: "payload", Message: "is required: the event's JSON object"})
+	}
+	if len(problems) > 0 {
+		return nil, hookshot.Invalid("The event was not published: the body needs both type and payload.", problems...)
+	}
 	if len(in.IdempotencyKey) > maxIdempotencyKey || strings.IndexFunc(in.IdempotencyKey, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
 		return nil, hookshot.Invalid("The Idempotency-Key header must be at most 255 printable characters.",
 			hookshot.FieldError{Field: "Idempotency-Key", Message: "must be at most 255 printable characters"})
@@ -45,7 +97,7 @@ func (s *Service) Publish(ctx context.Context, studyID int64, in PublishInput) (
 	if err != nil {
 		return nil, err
 	}
-	t := now()
+	t := s.clock.Now()
 	trace := in.TraceParent
 	if !validTraceParent(trace) {
 		trace = newTraceParent()
@@ -94,7 +146,7 @@ func (s *Service) Publish(ctx context.Context, studyID int64, in PublishInput) (
 		return nil, err
 	}
 	if !pub.Replayed && len(pub.Deliveries) > 0 {
-		s.notify()
+		notify(s.notifier)
 	}
 	return pub, nil
 }
@@ -114,16 +166,19 @@ type DeliveryQuery struct {
 	Limit  int
 }
 
-// Page limits for delivery lists.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 200
-)
-
 // Deliveries lists a webhook's deliveries newest first and returns the
-// cursor of the next page ("" on the last).
-func (s *Service) Deliveries(ctx context.Context, studyID, webhookID int64, q DeliveryQuery) ([]*hookshot.Delivery, string, error) {
-	if _, err := s.Webhook(ctx, studyID, webhookID); err != nil {
+// cursor of the next page ("" on the last). An unknown webhook is
+// ENotFound; a bad query is EInvalid.
+func (s *Events) Deliveries(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, q DeliveryQuery) ([]*hookshot.Delivery, string, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, "", err
+	}
+	return s.deliveries(ctx, studyID, webhookID, q)
+}
+
+// deliveries is Deliveries for a caller already checked.
+func (s *Events) deliveries(ctx context.Context, studyID, webhookID int64, q DeliveryQuery) ([]*hookshot.Delivery, string, error) {
+	if _, err := findWebhook(ctx, s.store, studyID, webhookID); err != nil {
 		return nil, "", err
 	}
 	f := hookshot.DeliveryFilter{WebhookID: webhookID, Limit: q.Limit}
@@ -181,8 +236,11 @@ type DeliveryHistory struct {
 // DeliveryHistories is Deliveries with every delivery's attempts, for a
 // page that shows them all at once. The webhook is checked once, not once
 // per delivery.
-func (s *Service) DeliveryHistories(ctx context.Context, studyID, webhookID int64, q DeliveryQuery) ([]DeliveryHistory, string, error) {
-	list, next, err := s.Deliveries(ctx, studyID, webhookID, q)
+func (s *Events) DeliveryHistories(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, q DeliveryQuery) ([]DeliveryHistory, string, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, "", err
+	}
+	list, next, err := s.deliveries(ctx, studyID, webhookID, q)
 	if err != nil {
 		return nil, "", err
 	}
@@ -199,9 +257,18 @@ func (s *Service) DeliveryHistories(ctx context.Context, studyID, webhookID int6
 
 var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-// Delivery returns one delivery of a webhook with all its attempts.
-func (s *Service) Delivery(ctx context.Context, studyID, webhookID int64, id string) (*hookshot.Delivery, []*hookshot.Attempt, error) {
-	if _, err := s.Webhook(ctx, studyID, webhookID); err != nil {
+// Delivery returns one delivery of a webhook with all its attempts, or
+// ENotFound.
+func (s *Events) Delivery(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, id string) (*hookshot.Delivery, []*hookshot.Attempt, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, nil, err
+	}
+	return s.delivery(ctx, studyID, webhookID, id)
+}
+
+// delivery is Delivery for a caller already checked.
+func (s *Events) delivery(ctx context.Context, studyID, webhookID int64, id string) (*hookshot.Delivery, []*hookshot.Attempt, error) {
+	if _, err := findWebhook(ctx, s.store, studyID, webhookID); err != nil {
 		return nil, nil, err
 	}
 	id = strings.ToLower(id)
@@ -216,19 +283,23 @@ func (s *Service) Delivery(ctx context.Context, studyID, webhookID int64, id str
 }
 
 // Resend puts a finished delivery back in progress for one more attempt,
-// under the same GUID.
-func (s *Service) Resend(ctx context.Context, actor *hookshot.Principal, studyID, webhookID int64, id string) (*hookshot.Delivery, error) {
-	if _, _, err := s.Delivery(ctx, studyID, webhookID, id); err != nil {
+// under the same GUID. An unknown delivery is ENotFound; one still in
+// progress is EConflict.
+func (s *Events) Resend(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, id string) (*hookshot.Delivery, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, err
+	}
+	if _, _, err := s.delivery(ctx, studyID, webhookID, id); err != nil {
 		return nil, err
 	}
 	id = strings.ToLower(id)
-	d, err := s.store.ResendDelivery(ctx, webhookID, id, now(), s.entry(actor, hookshot.AuditResent, studyID, "delivery "+id, webhookTarget(webhookID)))
+	d, err := s.store.ResendDelivery(ctx, webhookID, id, s.clock.Now(), s.entry(p, hookshot.AuditResent, studyID, "delivery "+id, webhookTarget(webhookID)))
 	if errors.Is(err, hookshot.ErrDeliveryInProgress) {
 		return nil, hookshot.Errorf(hookshot.EConflict, "Delivery %s is still in progress; it can be resent once it has succeeded or failed.", id)
 	}
 	if err != nil {
 		return nil, notFound(err, "Delivery %s does not exist for webhook %d.", id, webhookID)
 	}
-	s.notify()
+	notify(s.notifier)
 	return d, nil
 }

@@ -1,20 +1,33 @@
-// Package service holds the operations that the API and the portal offer:
-// it checks input, seals credentials, decides which webhooks receive an
-// event, and hands storage to a hookshot.Store. It speaks neither HTTP nor
-// SQL.
+// Package service holds the operations that the API, the portal and the
+// CLI offer, split by what they serve (wtf's DialService, UserService,
+// AuthService):
+//
+//   - Webhooks: a study's webhooks (list, read, create, edit, validate,
+//     enable and disable, delete);
+//   - Events: publishing, and a webhook's deliveries (lists, reads,
+//     resend);
+//   - Accounts: accounts, their API tokens, the audit trail, and token
+//     authentication;
+//   - Sessions: portal sign-in, session lookup, sign-out, password checks.
+//
+// Every method that acts for a caller takes its *hookshot.Principal and
+// checks it before anything else (access.go), so that the API, the portal
+// and the CLI share one set of rules. The services check input, seal
+// credentials, decide which webhooks receive an event, and hand storage to
+// a hookshot.Store or hookshot.AccountStore. They speak neither HTTP nor
+// SQL, and read the time from one injected clock.
 package service
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"time"
+	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/hookshot/hookshot"
-	"github.com/hookshot/hookshot/internal/catalog"
+	"github.com/hookshot/hookshot/internal/clock"
 )
 
 // Sealer seals and opens webhook credentials (internal/credential).
@@ -27,57 +40,41 @@ type Sealer interface {
 // without waiting for a poll.
 type Notifier interface{ Notify() }
 
-// Config is the part of the operator's settings the service applies.
-type Config struct {
-	// AllowHTTP accepts http:// targets (HOOKSHOT_ALLOW_HTTP).
-	AllowHTTP bool
-	// Schedule is the retry schedule; a delivery gets len(Schedule)+1
-	// attempts.
-	Schedule []time.Duration
-	// IdempotencyWindow is how long an Idempotency-Key is remembered.
-	// Default 24h.
-	IdempotencyWindow time.Duration
+// Page limits for lists.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// base is what every service has (river's baseservice): the clock that
+// stamps what it stores, shared with the delivery engine.
+type base struct {
+	clock clock.Clock
 }
 
-// Service is safe for concurrent use.
-type Service struct {
-	store    hookshot.Store
-	accounts hookshot.AccountStore // nil when store keeps no accounts
-	catalog  *catalog.Catalog
-	sealer   Sealer
-	notifier Notifier
-	cfg      Config
-}
-
-// New returns a Service. notifier may be nil, and so may cat and sealer
-// for a Service that only administers accounts (the CLI).
-func New(store hookshot.Store, cat *catalog.Catalog, sealer Sealer, notifier Notifier, cfg Config) *Service {
-	if cfg.IdempotencyWindow <= 0 {
-		cfg.IdempotencyWindow = 24 * time.Hour
+func newBase(clk clock.Clock) base {
+	if clk == nil {
+		clk = clock.System{}
 	}
-	s := &Service{store: store, catalog: cat, sealer: sealer, notifier: notifier, cfg: cfg}
-	// Both real stores keep accounts, tokens and the audit trail beside the
-	// webhooks; a store that does not gets none of them.
-	if as, ok := store.(hookshot.AccountStore); ok {
-		s.accounts = as
-	}
-	return s
+	return base{clock: clk}
 }
 
-// Catalog returns the event catalog.
-func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
+// entry is the audit entry of a change by actor, for the store to write
+// with the change.
+func (b base) entry(actor *hookshot.Principal, action string, studyID int64, target, detail string) *hookshot.AuditEntry {
+	name := "unknown"
+	if actor != nil && actor.Name != "" {
+		name = actor.Name
+	}
+	return &hookshot.AuditEntry{At: b.clock.Now(), Actor: name, Action: action, StudyID: studyID, Target: target, Detail: detail}
+}
 
-// Ready reports whether the store can be reached.
-func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
-
-func (s *Service) notify() {
-	if s.notifier != nil {
-		s.notifier.Notify()
+// notify tells n, when there is one, that deliveries are due.
+func notify(n Notifier) {
+	if n != nil {
+		n.Notify()
 	}
 }
-
-// now is the service's clock, truncated to what both stores keep.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // newID returns a lower-case GUID. Version 7 GUIDs sort by creation time,
 // which keeps the deliveries index append-mostly.
@@ -97,4 +94,21 @@ func newTraceParent() string {
 	_, _ = rand.Read(trace[:])
 	_, _ = rand.Read(span[:])
 	return "00-" + hex.EncodeToString(trace[:]) + "-" + hex.EncodeToString(span[:]) + "-01"
+}
+
+func summary(problems []hookshot.FieldError) string {
+	parts := make([]string, len(problems))
+	for i, p := range problems {
+		parts[i] = p.Field + " " + p.Message
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+// notFound turns a store's ErrNotFound into a message for the caller and
+// passes other errors through.
+func notFound(err error, format string, args ...any) error {
+	if hookshot.ErrorCode(err) == hookshot.ENotFound {
+		return hookshot.Errorf(hookshot.ENotFound, format, args...)
+	}
+	return err
 }

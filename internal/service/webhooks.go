@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/catalog"
+	"github.com/hookshot/hookshot/internal/clock"
 )
 
 // AuthInput is a webhook's authentication as a caller writes it: the type,
@@ -54,24 +56,75 @@ type WebhookPatch struct {
 
 const maxURLLength = 2048
 
-// Webhooks lists a study's webhooks.
-func (s *Service) Webhooks(ctx context.Context, studyID int64) ([]*hookshot.Webhook, error) {
+// Webhooks manages a study's webhooks for its managers. It is safe for
+// concurrent use.
+type Webhooks struct {
+	base
+	store     hookshot.Store
+	catalog   *catalog.Catalog
+	sealer    Sealer
+	notifier  Notifier
+	allowHTTP bool
+}
+
+// WebhooksConfig is the part of the operator's settings that Webhooks
+// applies.
+type WebhooksConfig struct {
+	// AllowHTTP accepts http:// targets (HOOKSHOT_ALLOW_HTTP).
+	AllowHTTP bool
+}
+
+// NewWebhooks returns the webhooks service over store. The catalog names
+// the event types a webhook may subscribe to, sealer seals credentials,
+// and notifier (which may be nil) is told when a validation request is
+// due. A nil clk is the system clock.
+func NewWebhooks(store hookshot.Store, cat *catalog.Catalog, sealer Sealer, notifier Notifier, clk clock.Clock, cfg WebhooksConfig) *Webhooks {
+	return &Webhooks{base: newBase(clk), store: store, catalog: cat, sealer: sealer, notifier: notifier, allowHTTP: cfg.AllowHTTP}
+}
+
+// Authorize returns nil when p may manage the study's webhooks, and
+// otherwise the error that every method of Webhooks answers p with for
+// that study: ENotFound when p may not see the study at all, EForbidden
+// when p sees it only as a publisher. It is for pages that show nothing of
+// the study yet, such as an empty form.
+func (s *Webhooks) Authorize(p *hookshot.Principal, studyID int64) error {
+	return mayManage(p, studyID)
+}
+
+// List returns a study's webhooks, oldest first.
+func (s *Webhooks) List(ctx context.Context, p *hookshot.Principal, studyID int64) ([]*hookshot.Webhook, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, err
+	}
 	return s.store.Webhooks(ctx, studyID)
 }
 
-// Webhook returns one webhook of a study, or a not-found error.
-func (s *Service) Webhook(ctx context.Context, studyID, id int64) (*hookshot.Webhook, error) {
-	w, err := s.store.Webhook(ctx, studyID, id)
+// Get returns one webhook of a study, or ENotFound.
+func (s *Webhooks) Get(ctx context.Context, p *hookshot.Principal, studyID, id int64) (*hookshot.Webhook, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, err
+	}
+	return findWebhook(ctx, s.store, studyID, id)
+}
+
+// findWebhook reads a webhook for a caller already checked, with a
+// not-found message for people.
+func findWebhook(ctx context.Context, store hookshot.Store, studyID, id int64) (*hookshot.Webhook, error) {
+	w, err := store.Webhook(ctx, studyID, id)
 	if err != nil {
 		return nil, notFound(err, "Webhook %d does not exist in study %d.", id, studyID)
 	}
 	return w, nil
 }
 
-// CreateWebhook checks in, stores the webhook with its credentials sealed,
+// Create checks in, stores the webhook with its credentials sealed,
 // starts its validation (SPEC §5), and records it in the audit trail as
-// actor's doing.
-func (s *Service) CreateWebhook(ctx context.Context, actor *hookshot.Principal, studyID int64, in WebhookInput) (*hookshot.Webhook, error) {
+// p's doing. Bad input is EInvalid, with every problem named, and stores
+// nothing.
+func (s *Webhooks) Create(ctx context.Context, p *hookshot.Principal, studyID int64, in WebhookInput) (*hookshot.Webhook, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, err
+	}
 	auth := AuthInput{Type: hookshot.AuthNone}
 	if in.Auth != nil {
 		auth = *in.Auth
@@ -88,7 +141,7 @@ func (s *Service) CreateWebhook(ctx context.Context, actor *hookshot.Principal, 
 	if err != nil {
 		return nil, fmt.Errorf("sealing credentials: %w", err)
 	}
-	t := now()
+	t := s.clock.Now()
 	w := &hookshot.Webhook{
 		StudyID:           studyID,
 		URL:               in.URL,
@@ -102,41 +155,45 @@ func (s *Service) CreateWebhook(ctx context.Context, actor *hookshot.Principal, 
 		UpdatedAt:         t,
 	}
 	d := s.validationDelivery(w)
-	e := s.entry(actor, hookshot.AuditCreated, studyID, "webhook "+hookshot.AuditNewID, "events "+strings.Join(w.Events, ", "))
+	e := s.entry(p, hookshot.AuditCreated, studyID, "webhook "+hookshot.AuditNewID, "events "+strings.Join(w.Events, ", "))
 	if err := s.store.CreateWebhook(ctx, w, d, e); err != nil {
 		return nil, err
 	}
-	s.notify()
+	notify(s.notifier)
 	return w, nil
 }
 
-// UpdateWebhook applies a patch. A change of URL, authentication type or
+// Update applies a patch. A change of URL, authentication type or
 // credentials starts a new validation; until it passes, the webhook gets no
-// events.
-func (s *Service) UpdateWebhook(ctx context.Context, actor *hookshot.Principal, studyID, id int64, p WebhookPatch) (*hookshot.Webhook, error) {
-	w, err := s.Webhook(ctx, studyID, id)
+// events. Bad input is EInvalid and changes nothing; an unknown webhook is
+// ENotFound.
+func (s *Webhooks) Update(ctx context.Context, p *hookshot.Principal, studyID, id int64, patch WebhookPatch) (*hookshot.Webhook, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, err
+	}
+	w, err := findWebhook(ctx, s.store, studyID, id)
 	if err != nil {
 		return nil, err
 	}
 	var problems []hookshot.FieldError
 	revalidate := false
-	if p.URL != nil {
-		problems = append(problems, s.checkURL("url", *p.URL)...)
-		revalidate = revalidate || *p.URL != w.URL
-		w.URL = *p.URL
+	if patch.URL != nil {
+		problems = append(problems, s.checkURL("url", *patch.URL)...)
+		revalidate = revalidate || *patch.URL != w.URL
+		w.URL = *patch.URL
 	}
-	if p.Auth != nil {
+	if patch.Auth != nil {
 		stored, err := s.sealer.Open(w.SealedCredentials)
 		if err != nil {
 			return nil, fmt.Errorf("opening credentials of webhook %d: %w", w.ID, err)
 		}
 		keep := hookshot.Credentials{}
-		if p.Auth.Type == w.Auth.Type {
+		if patch.Auth.Type == w.Auth.Type {
 			keep = stored
 		}
-		problems = append(problems, s.checkAuth(*p.Auth, keep)...)
-		creds := mergeCredentials(p.Auth.credentials(), keep)
-		if p.Auth.public() != w.Auth || creds != stored {
+		problems = append(problems, s.checkAuth(*patch.Auth, keep)...)
+		creds := mergeCredentials(patch.Auth.credentials(), keep)
+		if patch.Auth.public() != w.Auth || creds != stored {
 			revalidate = true
 		}
 		if len(problems) == 0 {
@@ -146,15 +203,15 @@ func (s *Service) UpdateWebhook(ctx context.Context, actor *hookshot.Principal, 
 			}
 			w.SealedCredentials = sealed
 		}
-		w.Auth = p.Auth.public()
+		w.Auth = patch.Auth.public()
 	}
 	events, opts := w.Events, w.EventOptions
-	if p.Events != nil {
-		events = *p.Events
+	if patch.Events != nil {
+		events = *patch.Events
 	}
-	if p.EventOptions != nil {
-		opts = *p.EventOptions
-	} else if p.Events != nil {
+	if patch.EventOptions != nil {
+		opts = *patch.EventOptions
+	} else if patch.Events != nil {
 		// Options of event types no longer subscribed go with them.
 		kept := map[string]hookshot.EventOptions{}
 		for k, v := range opts {
@@ -170,20 +227,20 @@ func (s *Service) UpdateWebhook(ctx context.Context, actor *hookshot.Principal, 
 		return nil, hookshot.Invalid("The webhook was not changed: "+summary(problems), problems...)
 	}
 	w.Events, w.EventOptions = events, cleanOptions(opts)
-	if p.Active != nil {
-		w.Active = *p.Active
+	if patch.Active != nil {
+		w.Active = *patch.Active
 	}
 	var d *hookshot.Delivery
 	if revalidate {
 		d = s.validationDelivery(w)
 		w.Validation = hookshot.Validation{Status: hookshot.ValidationPending, DeliveryID: d.ID}
 	}
-	w.UpdatedAt = now()
-	if err := s.store.UpdateWebhook(ctx, w, d, s.entry(actor, hookshot.AuditChanged, studyID, webhookTarget(id), p.fields())); err != nil {
+	w.UpdatedAt = s.clock.Now()
+	if err := s.store.UpdateWebhook(ctx, w, d, s.entry(p, hookshot.AuditChanged, studyID, webhookTarget(id), patch.fields())); err != nil {
 		return nil, err
 	}
 	if d != nil {
-		s.notify()
+		notify(s.notifier)
 	}
 	return w, nil
 }
@@ -207,29 +264,37 @@ func (p WebhookPatch) fields() string {
 
 func webhookTarget(id int64) string { return fmt.Sprintf("webhook %d", id) }
 
-// ValidateWebhook starts a new validation request and returns the webhook
-// with its validation pending, and the validation delivery.
-func (s *Service) ValidateWebhook(ctx context.Context, actor *hookshot.Principal, studyID, id int64) (*hookshot.Webhook, *hookshot.Delivery, error) {
-	w, err := s.Webhook(ctx, studyID, id)
+// Validate starts a new validation request and returns the webhook with
+// its validation pending, and the validation delivery. An unknown webhook
+// is ENotFound.
+func (s *Webhooks) Validate(ctx context.Context, p *hookshot.Principal, studyID, id int64) (*hookshot.Webhook, *hookshot.Delivery, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, nil, err
+	}
+	w, err := findWebhook(ctx, s.store, studyID, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	d := s.validationDelivery(w)
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationPending, DeliveryID: d.ID}
-	w.UpdatedAt = now()
-	e := s.entry(actor, hookshot.AuditValidated, studyID, webhookTarget(id), "validation delivery "+d.ID)
+	w.UpdatedAt = s.clock.Now()
+	e := s.entry(p, hookshot.AuditValidated, studyID, webhookTarget(id), "validation delivery "+d.ID)
 	if err := s.store.UpdateWebhook(ctx, w, d, e); err != nil {
 		return nil, nil, err
 	}
-	s.notify()
+	notify(s.notifier)
 	return w, d, nil
 }
 
 // SetActive enables or disables a webhook. A disabled webhook gets no new
 // deliveries; those already under way carry on. Enabling an enabled
-// webhook changes nothing and is not audited.
-func (s *Service) SetActive(ctx context.Context, actor *hookshot.Principal, studyID, id int64, active bool) (*hookshot.Webhook, error) {
-	w, err := s.Webhook(ctx, studyID, id)
+// webhook changes nothing and is not audited. An unknown webhook is
+// ENotFound.
+func (s *Webhooks) SetActive(ctx context.Context, p *hookshot.Principal, studyID, id int64, active bool) (*hookshot.Webhook, error) {
+	if err := mayManage(p, studyID); err != nil {
+		return nil, err
+	}
+	w, err := findWebhook(ctx, s.store, studyID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -237,27 +302,31 @@ func (s *Service) SetActive(ctx context.Context, actor *hookshot.Principal, stud
 		return w, nil
 	}
 	w.Active = active
-	w.UpdatedAt = now()
+	w.UpdatedAt = s.clock.Now()
 	action := hookshot.AuditDisabled
 	if active {
 		action = hookshot.AuditEnabled
 	}
-	if err := s.store.UpdateWebhook(ctx, w, nil, s.entry(actor, action, studyID, webhookTarget(id), "")); err != nil {
+	if err := s.store.UpdateWebhook(ctx, w, nil, s.entry(p, action, studyID, webhookTarget(id), "")); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-// DeleteWebhook removes a webhook with its deliveries and their attempts.
-func (s *Service) DeleteWebhook(ctx context.Context, actor *hookshot.Principal, studyID, id int64) error {
-	if err := s.store.DeleteWebhook(ctx, studyID, id, s.entry(actor, hookshot.AuditDeleted, studyID, webhookTarget(id), "")); err != nil {
+// Delete removes a webhook with its deliveries and their attempts, or is
+// ENotFound.
+func (s *Webhooks) Delete(ctx context.Context, p *hookshot.Principal, studyID, id int64) error {
+	if err := mayManage(p, studyID); err != nil {
+		return err
+	}
+	if err := s.store.DeleteWebhook(ctx, studyID, id, s.entry(p, hookshot.AuditDeleted, studyID, webhookTarget(id), "")); err != nil {
 		return notFound(err, "Webhook %d does not exist in study %d.", id, studyID)
 	}
 	return nil
 }
 
-func (s *Service) validationDelivery(w *hookshot.Webhook) *hookshot.Delivery {
-	t := now()
+func (s *Webhooks) validationDelivery(w *hookshot.Webhook) *hookshot.Delivery {
+	t := s.clock.Now()
 	return &hookshot.Delivery{
 		ID:             newID(),
 		WebhookID:      w.ID,
@@ -273,7 +342,7 @@ func (s *Service) validationDelivery(w *hookshot.Webhook) *hookshot.Delivery {
 	}
 }
 
-func (s *Service) checkURL(field, raw string) []hookshot.FieldError {
+func (s *Webhooks) checkURL(field, raw string) []hookshot.FieldError {
 	bad := func(msg string) []hookshot.FieldError {
 		return []hookshot.FieldError{{Field: field, Message: msg}}
 	}
@@ -289,7 +358,7 @@ func (s *Service) checkURL(field, raw string) []hookshot.FieldError {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && s.cfg.AllowHTTP:
+	case u.Scheme == "http" && s.allowHTTP:
 	case u.Scheme == "http":
 		return bad("must start with https://; plain http:// is refused unless the operator sets HOOKSHOT_ALLOW_HTTP")
 	default:
@@ -309,7 +378,7 @@ func (s *Service) checkURL(field, raw string) []hookshot.FieldError {
 
 // checkAuth checks a for completeness; stored holds credentials that empty
 // fields fall back to (editing without re-entering a secret).
-func (s *Service) checkAuth(a AuthInput, stored hookshot.Credentials) []hookshot.FieldError {
+func (s *Webhooks) checkAuth(a AuthInput, stored hookshot.Credentials) []hookshot.FieldError {
 	var out []hookshot.FieldError
 	need := func(field, value, fallback, what string) {
 		if value == "" && fallback == "" {
@@ -383,7 +452,7 @@ func mergeCredentials(given, stored hookshot.Credentials) hookshot.Credentials {
 
 // checkEvents checks the subscription and returns the event types without
 // duplicates, in the order given.
-func (s *Service) checkEvents(events []string, opts map[string]hookshot.EventOptions) ([]string, []hookshot.FieldError) {
+func (s *Webhooks) checkEvents(events []string, opts map[string]hookshot.EventOptions) ([]string, []hookshot.FieldError) {
 	var out []hookshot.FieldError
 	if len(events) == 0 {
 		out = append(out, hookshot.FieldError{Field: "events", Message: "must name at least one event type: " + strings.Join(s.eventNames(), ", ")})
@@ -411,7 +480,7 @@ func (s *Service) checkEvents(events []string, opts map[string]hookshot.EventOpt
 	return unique, out
 }
 
-func (s *Service) eventNames() []string {
+func (s *Webhooks) eventNames() []string {
 	var names []string
 	for _, t := range s.catalog.Types() {
 		names = append(names, t.Name)
@@ -428,21 +497,4 @@ func cleanOptions(opts map[string]hookshot.EventOptions) map[string]hookshot.Eve
 		}
 	}
 	return out
-}
-
-func summary(problems []hookshot.FieldError) string {
-	parts := make([]string, len(problems))
-	for i, p := range problems {
-		parts[i] = p.Field + " " + p.Message
-	}
-	return strings.Join(parts, "; ") + "."
-}
-
-// notFound turns a store's ErrNotFound into a message for the caller and
-// passes other errors through.
-func notFound(err error, format string, args ...any) error {
-	if hookshot.ErrorCode(err) == hookshot.ENotFound {
-		return hookshot.Errorf(hookshot.ENotFound, format, args...)
-	}
-	return err
 }
