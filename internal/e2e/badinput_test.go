@@ -11,6 +11,7 @@ import (
 // Every kind of bad input gets a problem document a person can act on,
 // and changes nothing.
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_MAX_BODY=4096")
 		rc := newReceiver(t)

@@ -70,6 +70,7 @@ func cluster(t *testing.T, db string, n int, extra ...string) []*Hookshot {
 // one arrives, none is attempted twice at once, and each process does part
 // of the work. Then again with one process killed halfway.
 func TestSeveralProcessesShareTheWork(t *testing.T) {
+	t.Parallel()
 	for _, kill := range []bool{false, true} {
 		name := "all running"
 		if kill {
@@ -178,6 +179,7 @@ func TestSeveralProcessesShareTheWork(t *testing.T) {
 // LISTEN/NOTIFY: with polling set to a minute, a second process still
 // takes part within moments.
 func TestWakeupsCrossProcesses(t *testing.T) {
+	t.Parallel()
 	db := postgresOnly(t)
 	a := start(t, db, "HOOKSHOT_CONCURRENCY=1", "HOOKSHOT_POLL_INTERVAL=1m")
 	b := start(t, db, "HOOKSHOT_POLL_INTERVAL=1m")
@@ -204,6 +206,7 @@ func TestWakeupsCrossProcesses(t *testing.T) {
 
 // Idempotency keys hold across processes.
 func TestIdempotencyAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	db := postgresOnly(t)
 	hs := cluster(t, db, 2)
 	rc := newReceiver(t)

@@ -11,6 +11,7 @@ import (
 // After SIGKILL in the middle of delivering and a restart, every accepted
 // event still reaches its receiver at least once.
 func TestNothingAcceptedIsLostAfterSIGKILL(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_DELIVERY_TIMEOUT=1s", "HOOKSHOT_LEASE=2s", "HOOKSHOT_WEBHOOK_CONCURRENCY=4")
 		rc := newReceiver(t)
@@ -56,6 +57,7 @@ func TestNothingAcceptedIsLostAfterSIGKILL(t *testing.T) {
 // SIGTERM lets attempts in flight finish and be recorded before the
 // process exits; nothing is left leased, so a restart carries on at once.
 func TestGracefulShutdownFinishesAttemptsInFlight(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_LEASE=60s")
 		rc := newReceiver(t)
@@ -95,6 +97,7 @@ func TestGracefulShutdownFinishesAttemptsInFlight(t *testing.T) {
 // A receiver that hangs until the timeout uses up its own share only:
 // another webhook's deliveries go out meanwhile.
 func TestHangingReceiverDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_DELIVERY_TIMEOUT=5s", "HOOKSHOT_LEASE=12s", "HOOKSHOT_WEBHOOK_CONCURRENCY=4", "HOOKSHOT_CONCURRENCY=16")
 		slow, fast := newReceiver(t), newReceiver(t)
@@ -132,6 +135,7 @@ func TestHangingReceiverDoesNotHoldUpOthers(t *testing.T) {
 // A fresh checkout: no settings but a token; serve creates its SQLite
 // database and key and answers.
 func TestFreshStartCreatesDatabaseAndKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	h := &Hookshot{t: t, env: []string{"PATH=/usr/bin:/bin", "HOOKSHOT_ADDR=127.0.0.1:0", "HOOKSHOT_ADMIN_TOKEN=" + adminToken}}
 	h.launchIn(dir)

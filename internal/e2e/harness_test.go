@@ -83,10 +83,14 @@ func backends(t *testing.T) []backend {
 	return out
 }
 
-// eachBackend runs f as a subtest on every backend.
+// eachBackend runs f as a parallel subtest on every backend: each owns
+// its process, database and receivers, so nothing is shared between them.
 func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { f(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, b)
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 // A receiver that fails twice then succeeds sees three attempts of one
 // delivery, all under one GUID, each stored whole.
 func TestRetriesKeepOneGUIDAndStoreEveryAttempt(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		var calls atomic.Int32
@@ -62,6 +63,7 @@ func TestRetriesKeepOneGUIDAndStoreEveryAttempt(t *testing.T) {
 // After the schedule runs out the delivery is failed; timeouts and
 // redirects count as failures; the reason is stored.
 func TestFailureReasonsAndFinalFailure(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=500ms", "HOOKSHOT_LEASE=2s")
 		cases := map[string]struct {
@@ -108,6 +110,7 @@ func TestFailureReasonsAndFinalFailure(t *testing.T) {
 
 // Resend gives a finished delivery one more attempt under the same GUID.
 func TestResend(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms")
 		var fail atomic.Bool

@@ -10,6 +10,7 @@ import (
 // An upload webhook subscribed to some statuses gets only those; webhooks
 // get only the event types they subscribed to.
 func TestEventOptionsAndSubscriptions(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		errorsOnly, all, rawOnly := newReceiver(t), newReceiver(t), newReceiver(t)
@@ -46,6 +47,7 @@ func TestEventOptionsAndSubscriptions(t *testing.T) {
 
 // A disabled webhook gets no new deliveries; enabled again, it does.
 func TestDisableAndEnable(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)
@@ -89,6 +91,7 @@ func TestDisableAndEnable(t *testing.T) {
 // One study's webhooks and deliveries are invisible from another, and its
 // events never reach another study's webhooks.
 func TestStudyIsolation(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		a, other := newReceiver(t), newReceiver(t)
@@ -131,6 +134,7 @@ func TestStudyIsolation(t *testing.T) {
 // The same Idempotency-Key answers the same and creates nothing; reused
 // for another event it is refused.
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)
@@ -158,6 +162,7 @@ func TestIdempotencyKey(t *testing.T) {
 // Deliveries list newest first, filter by status and event, and page
 // with a cursor without gaps or repeats.
 func TestDeliveryListPaginationAndFilters(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)
