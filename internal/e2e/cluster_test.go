@@ -210,15 +210,18 @@ func TestIdempotencyAcrossProcesses(t *testing.T) {
 	db := postgresOnly(t)
 	hs := cluster(t, db, 2)
 	rc := newReceiver(t)
-	hs[0].validatedWebhook(t, 189, hookBody(rc.URL, "upload"))
+	hook := hs[0].validatedWebhook(t, 189, hookBody(rc.URL, "upload"))
 	payload := uploadPayload(189, "started", 1)
 	first := hs[0].publish(t, 189, "upload", payload, "Idempotency-Key", "k-1")
 	second := hs[1].publish(t, 189, "upload", payload, "Idempotency-Key", "k-1")
-	if fmt.Sprint(first) != fmt.Sprint(second) {
-		t.Fatalf("second process answered %+v, first %+v", second, first)
+	if fmt.Sprint(first) != fmt.Sprint(second) || len(first.Deliveries) != 1 {
+		t.Fatalf("second process answered %+v, first %+v; want the same single delivery", second, first)
 	}
-	rc.waitEvents(t, 1)
-	time.Sleep(300 * time.Millisecond)
+	// One delivery in the store, recorded: no other request can come.
+	hs[1].waitSucceeded(t, 189, first)
+	if n := hs[1].deliveryCount(t, 189, hook.ID, "upload"); n != 1 {
+		t.Fatalf("%d deliveries for one idempotent event", n)
+	}
 	if n := len(rc.Events()); n != 1 {
 		t.Fatalf("%d requests for one idempotent event", n)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,11 +60,17 @@ func TestNothingAcceptedIsLostAfterSIGKILL(t *testing.T) {
 func TestGracefulShutdownFinishesAttemptsInFlight(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		h := start(t, b.database(t), "HOOKSHOT_LEASE=60s")
+		// The receiver holds every attempt until the process is shutting
+		// down; under load that can take seconds, so the attempts' timeout
+		// is far longer than the hold, and only the shutdown ends them.
+		h := start(t, b.database(t), "HOOKSHOT_DELIVERY_TIMEOUT=20s", "HOOKSHOT_LEASE=60s")
 		rc := newReceiver(t)
 		hook := h.validatedWebhook(t, 189, hookBody(rc.URL, "upload"))
 		release := make(chan struct{})
 		var once sync.Once
+		// A test that fails early still lets the handlers return, or the
+		// receiver's Close would wait for them forever.
+		t.Cleanup(func() { once.Do(func() { close(release) }) })
 		rc.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
 			<-release
 		})
@@ -74,7 +81,9 @@ func TestGracefulShutdownFinishesAttemptsInFlight(t *testing.T) {
 		waitFor(t, 10*time.Second, "attempts in flight", func() bool { return len(rc.Events()) >= 16 })
 		stopped := make(chan struct{})
 		go func() { h.Stop(); close(stopped) }()
-		time.Sleep(300 * time.Millisecond)
+		waitFor(t, 10*time.Second, "the process to take SIGTERM", func() bool {
+			return strings.Contains(h.Logs(), `msg="shutting down"`)
+		})
 		once.Do(func() { close(release) })
 		<-stopped
 		inFlight := len(rc.Events())

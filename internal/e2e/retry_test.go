@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -138,9 +139,15 @@ func TestResend(t *testing.T) {
 			t.Fatalf("after resend: %d attempts", len(d.Attempts))
 		}
 		// A succeeded delivery can be resent too; one in progress cannot.
-		rc.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) { time.Sleep(400 * time.Millisecond) })
+		// The receiver holds the attempt until the second resend has been
+		// answered, so the delivery is certainly still in progress then.
+		hold := make(chan struct{})
+		var release sync.Once
+		t.Cleanup(func() { release.Do(func() { close(hold) }) })
+		rc.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) { <-hold })
 		h.call("POST", path, nil).must(t, http.StatusAccepted)
 		h.call("POST", path, nil).must(t, http.StatusConflict)
+		release.Do(func() { close(hold) })
 		d = h.waitDelivery(t, 189, hook.ID, id, "succeeded")
 		if len(d.Attempts) != 4 {
 			t.Fatalf("%d attempts after the second resend, want 4", len(d.Attempts))
