@@ -66,34 +66,41 @@ func TestRetriesKeepOneGUIDAndStoreEveryAttempt(t *testing.T) {
 func TestFailureReasonsAndFinalFailure(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=500ms", "HOOKSHOT_LEASE=2s")
+		// A timeout well above what a busy machine takes for a quick answer
+		// on the loopback, so that only the cases meant to time out do.
+		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=2s", "HOOKSHOT_LEASE=5s")
+		// The slow handlers hold until their subtest is over, not until
+		// Hookshot gives up: over TLS, closing the connection first sends
+		// close_notify, and a handler that returned on it could complete
+		// its answer in that moment and turn the timeout into a success.
 		cases := map[string]struct {
-			handle func(w http.ResponseWriter, r *http.Request, body []byte)
+			handle func(w http.ResponseWriter, r *http.Request, hold <-chan struct{})
 			reason string
 		}{
-			"server error": {func(w http.ResponseWriter, r *http.Request, body []byte) { w.WriteHeader(500) }, "answered 500"},
-			"redirect": {func(w http.ResponseWriter, r *http.Request, body []byte) {
+			"server error": {func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) { w.WriteHeader(500) }, "answered 500"},
+			"redirect": {func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				http.Redirect(w, r, "https://127.0.0.1:1/elsewhere", http.StatusFound)
 			}, "answered 302"},
-			"timeout": {func(w http.ResponseWriter, r *http.Request, body []byte) {
-				select {
-				case <-r.Context().Done():
-				case <-time.After(5 * time.Second):
-				}
-			}, "timed out after 500ms"},
-			"slow body": {func(w http.ResponseWriter, r *http.Request, body []byte) {
+			"timeout": {func(w http.ResponseWriter, r *http.Request, hold <-chan struct{}) {
+				<-hold
+			}, "timed out after 2s"},
+			"slow body": {func(w http.ResponseWriter, r *http.Request, hold <-chan struct{}) {
 				w.WriteHeader(200)
 				w.(http.Flusher).Flush()
-				time.Sleep(1500 * time.Millisecond) // the body never ends in time
+				<-hold // the body never ends in time
 			}, "timed out"},
 		}
 		study := int64(500)
 		for name, c := range cases {
 			study++ // a study of its own, so each case's event has one webhook
+			study := study
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
 				rc := newReceiver(t)
+				hold := make(chan struct{})
+				t.Cleanup(func() { close(hold) }) // before the receiver's Close, which waits for handlers
 				hook := h.validatedWebhook(t, study, hookBody(rc.URL, "upload"))
-				rc.setHandler(c.handle)
+				rc.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) { c.handle(w, r, hold) })
 				pub := h.publish(t, study, "upload", uploadPayload(study, "started", 9))
 				d := h.waitDelivery(t, study, hook.ID, pub.Deliveries[0].ID, "failed")
 				if len(d.Attempts) != 2 {
