@@ -76,6 +76,9 @@ func TestSeveralProcessesShareTheWork(t *testing.T) {
 		if kill {
 			name = "one killed halfway"
 		}
+		// One after the other, not in parallel: each is three processes
+		// with pools of up to 16 connections, and both at once beside the
+		// other tests would come near PostgreSQL's default of 100.
 		t.Run(name, func(t *testing.T) {
 			db := postgresOnly(t)
 			hs := cluster(t, db, 3, "HOOKSHOT_DELIVERY_TIMEOUT=2s", "HOOKSHOT_LEASE=3s", "HOOKSHOT_WEBHOOK_CONCURRENCY=8")
