@@ -89,9 +89,22 @@ const (
 	AuditPassword  = "password_set"
 )
 
+// AuditNewID stands, in the Target of an audit entry given to a method
+// that creates something, for the id of the row it creates, which the
+// caller cannot know yet: "webhook {id}", "token {id} of account 3". The
+// store puts the id in its place.
+const AuditNewID = "{id}"
+
 // AuditEntry records who did what to which thing, and when.
+//
+// An entry that describes a change of ours is given to the Store or
+// AccountStore method that makes the change, which writes both in one
+// transaction: a change is never saved without its entry, nor an entry
+// without its change. AppendAudit is for entries that describe no change
+// the store makes.
 type AuditEntry struct {
 	ID int64
+	// At is when it was done; a zero At is filled with the current time.
 	At time.Time
 	// Actor is the Principal's Name, e.g. "account:3 alice@example.org",
 	// "admin-token" or "cli:root".
@@ -101,7 +114,8 @@ type AuditEntry struct {
 	// studies (accounts, tokens).
 	StudyID int64
 	// Target names the thing acted on, e.g. "webhook 74",
-	// "delivery 0190a6a4-...", "account 3", "token 5 of account 3".
+	// "delivery 0190a6a4-...", "account 3", "token 5 of account 3". Given
+	// to a method that creates the thing, it may name it by AuditNewID.
 	Target string
 	// Detail says more, e.g. which fields changed. Never a secret.
 	Detail string
@@ -127,13 +141,17 @@ func AccountActor(id int64, email string) string {
 //
 // Methods return ErrNotFound (wrapped) when the thing they address does not
 // exist, ErrConflict (wrapped) where noted, and other errors only for
-// failures of the store itself.
+// failures of the store itself. Those that take an audit entry e (nil for
+// none) write it in the change's own transaction, as Store's do: when the
+// entry cannot be written, the call fails and changes nothing, and a call
+// that returns ErrNotFound or ErrConflict writes no entry.
 type AccountStore interface {
-	// CreateAccount inserts a with its PasswordHash and sets its ID; a zero
+	// CreateAccount inserts a with its PasswordHash, and e, and sets a's
+	// ID; e's Target may name the new account by AuditNewID. A zero
 	// CreatedAt or UpdatedAt is filled with the current time. Returns
 	// ErrConflict when another account has the same email, compared
 	// without regard to (ASCII) case.
-	CreateAccount(ctx context.Context, a *Account) error
+	CreateAccount(ctx context.Context, a *Account, e *AuditEntry) error
 	// Account returns one account, or ErrNotFound.
 	Account(ctx context.Context, id int64) (*Account, error)
 	// AccountByEmail returns the account with the email, compared without
@@ -143,21 +161,22 @@ type AccountStore interface {
 	Accounts(ctx context.Context) ([]*Account, error)
 	// UpdateAccount saves a's grants (Admin, PublishAll, Publish, Manage)
 	// and UpdatedAt, filling a zero UpdatedAt with the current time, and
-	// sets a's other fields to the stored ones. Returns ErrNotFound.
-	UpdateAccount(ctx context.Context, a *Account) error
+	// e, and sets a's other fields to the stored ones. Returns ErrNotFound.
+	UpdateAccount(ctx context.Context, a *Account, e *AuditEntry) error
 	// SetPassword replaces an account's password hash ("" removes it) and
-	// deletes the account's portal sessions: a new password signs the
-	// account out everywhere.
+	// deletes the account's portal sessions, and appends e: a new password
+	// signs the account out everywhere.
 	// Returns ErrNotFound.
-	SetPassword(ctx context.Context, id int64, hash string, at time.Time) error
-	// DeleteAccount removes an account, its tokens and its sessions; its
-	// audit entries stay. Returns ErrNotFound.
-	DeleteAccount(ctx context.Context, id int64) error
+	SetPassword(ctx context.Context, id int64, hash string, at time.Time, e *AuditEntry) error
+	// DeleteAccount removes an account, its tokens and its sessions, and
+	// appends e; its audit entries stay. Returns ErrNotFound.
+	DeleteAccount(ctx context.Context, id int64, e *AuditEntry) error
 
-	// CreateToken inserts t with the SHA-256 hash of its secret and sets
-	// its ID; a zero CreatedAt is filled with the current time. Returns
-	// ErrNotFound when the account does not exist.
-	CreateToken(ctx context.Context, t *Token, hash []byte) error
+	// CreateToken inserts t with the SHA-256 hash of its secret, and e,
+	// and sets t's ID; e's Target may name the new token by AuditNewID. A
+	// zero CreatedAt is filled with the current time. Returns ErrNotFound
+	// when the account does not exist.
+	CreateToken(ctx context.Context, t *Token, hash []byte, e *AuditEntry) error
 	// TokenByHash returns the token with this hash and its account, or
 	// ErrNotFound. It returns revoked and expired tokens too: the caller
 	// decides (Token.Usable).
@@ -166,9 +185,10 @@ type AccountStore interface {
 	// account does not exist.
 	Tokens(ctx context.Context, accountID int64) ([]*Token, error)
 	// RevokeToken sets a token's RevokedAt to at, unless it was revoked
-	// already, and returns the token. Returns ErrNotFound when the token
-	// does not belong to the account.
-	RevokeToken(ctx context.Context, accountID, id int64, at time.Time) (*Token, error)
+	// already, and returns the token. e is appended only when this call
+	// revoked the token: revoking it again changes nothing. Returns
+	// ErrNotFound when the token does not belong to the account.
+	RevokeToken(ctx context.Context, accountID, id int64, at time.Time, e *AuditEntry) (*Token, error)
 	// TouchToken sets a token's LastUsedAt. A token that does not exist
 	// (deleted meanwhile) is not an error.
 	TouchToken(ctx context.Context, id int64, at time.Time) error
@@ -187,8 +207,9 @@ type AccountStore interface {
 	// exist is not an error: signing out twice is fine.
 	DeleteSession(ctx context.Context, hash []byte) error
 
-	// AppendAudit inserts e and sets its ID; a zero At is filled with the
-	// current time. IDs grow with every entry.
+	// AppendAudit inserts e, an entry that describes no change the store
+	// makes, and sets its ID; a zero At is filled with the current time. IDs grow
+	// with every entry.
 	AppendAudit(ctx context.Context, e *AuditEntry) error
 	// Audit returns entries newest first (by ID), as f selects them.
 	Audit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)

@@ -13,10 +13,10 @@
 //	internal/service   the operations behind the API (and the portal)
 //	internal/delivery  the engine: claim, sign, send, record, reschedule
 //	internal/api       JSON handlers
+//	internal/sqlstore  the Go code both SQL stores share; per engine only the dialect
 //	internal/sqlite    Store on SQLite
 //	internal/postgres  Store on PostgreSQL
 //	internal/storetest the conformance suite both stores pass
-//	internal/columns   what both stores encode alike
 //	internal/credential sealing credentials at rest
 //	internal/password  argon2id password hashes
 //	internal/e2e       end-to-end tests against the real binary

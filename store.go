@@ -12,11 +12,19 @@ import (
 //
 // Methods return ErrNotFound (wrapped) when the thing they address does not
 // exist, and other errors only for failures of the store itself.
+//
+// The methods that change webhooks or resend a delivery take an audit
+// entry (nil for none), which they write in the change's own transaction:
+// the change and its entry are saved together or not at all, and a failed
+// write of the entry fails the call and changes nothing (see AuditEntry).
+// A call that returns ErrNotFound or ErrDeliveryInProgress writes no entry.
 type Store interface {
 	// CreateWebhook inserts w and sets its ID, CreatedAt and UpdatedAt. When
 	// validation is not nil it is inserted in the same transaction and
-	// becomes w's current validation delivery (Validation.DeliveryID).
-	CreateWebhook(ctx context.Context, w *Webhook, validation *Delivery) error
+	// becomes w's current validation delivery (Validation.DeliveryID); so
+	// is e when not nil, whose Target may name the new webhook by
+	// AuditNewID.
+	CreateWebhook(ctx context.Context, w *Webhook, validation *Delivery, e *AuditEntry) error
 	// Webhook returns one webhook of a study, or ErrNotFound.
 	Webhook(ctx context.Context, studyID, id int64) (*Webhook, error)
 	// Webhooks returns a study's webhooks, oldest first.
@@ -26,11 +34,13 @@ type Store interface {
 	// validation delivery, which is inserted in the same transaction and
 	// becomes w's current one; otherwise the stored validation state is
 	// kept (a result may have been recorded since w was read) and copied
-	// into w. Returns ErrNotFound when w does not exist in its study.
-	UpdateWebhook(ctx context.Context, w *Webhook, validation *Delivery) error
-	// DeleteWebhook removes a webhook with its deliveries and attempts, or
-	// returns ErrNotFound.
-	DeleteWebhook(ctx context.Context, studyID, id int64) error
+	// into w. e, when not nil, is appended in the same transaction.
+	// Returns ErrNotFound when w does not exist in its study.
+	UpdateWebhook(ctx context.Context, w *Webhook, validation *Delivery, e *AuditEntry) error
+	// DeleteWebhook removes a webhook with its deliveries and attempts, and
+	// appends e when it is not nil, in one transaction, or returns
+	// ErrNotFound.
+	DeleteWebhook(ctx context.Context, studyID, id int64, e *AuditEntry) error
 
 	// PublishEvent inserts ev and its deliveries in one transaction. With a
 	// key, a publication under the same key and study that has not expired
@@ -44,9 +54,10 @@ type Store interface {
 	// Deliveries lists a webhook's deliveries newest first.
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
 	// ResendDelivery puts a finished delivery back in progress, due at now,
-	// with room for exactly one more attempt. Returns ErrNotFound, or
+	// with room for exactly one more attempt, and appends e when it is not
+	// nil, in one transaction. Returns ErrNotFound, or
 	// ErrDeliveryInProgress when it has not finished.
-	ResendDelivery(ctx context.Context, webhookID int64, id string, now time.Time) (*Delivery, error)
+	ResendDelivery(ctx context.Context, webhookID int64, id string, now time.Time, e *AuditEntry) (*Delivery, error)
 
 	// ClaimDeliveries leases up to c.Limit due deliveries to c.Owner, oldest
 	// due first, skipping c.SkipWebhooks and deliveries whose lease has not

@@ -8,37 +8,54 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/service"
 )
 
 const accountsSummary = `Creates, changes and lists accounts directly in the database, without the
-API: this is how the first administrator is made. Uses the same settings
-as "serve" (--database, or HOOKSHOT_DATABASE).
+API: this is how the first administrator is made. They work on the
+database that "serve" uses (--database, or HOOKSHOT_DATABASE), which must
+exist: "hookshot migrate" or "hookshot serve" makes it, these never do.
 
 Subcommands:
-  create   create an account:  accounts create --email alice@example.org --admin --password-stdin
-  grant    grant roles:        accounts grant --email bob@example.org --manage 189,190 --publish 189
+  create   create an account
+  grant    grant roles to an account, or with --replace set them
   list     list every account and its roles
 
-Run "hookshot accounts <subcommand> --help" for its flags.`
+Run "hookshot accounts <subcommand> --help" for its flags.
+
+Example:
+  printf '%s\n' "$PASSWORD" | hookshot accounts create --email alice@example.org --admin --password-stdin
+  hookshot accounts grant --email alice@example.org --manage 189,190
+  hookshot accounts list`
 
 const tokensSummary = `Creates, lists and revokes API tokens directly in the database, without
 the API. A token is printed once, on standard output, and is stored only
-hashed: keep it, or create another. Uses the same settings as "serve".
+hashed: keep it, or create another. They work on the database that
+"serve" uses (--database, or HOOKSHOT_DATABASE), which must exist:
+"hookshot migrate" or "hookshot serve" makes it, these never do.
 
 Subcommands:
-  create   create a token:  tokens create --email alice@example.org --name deploy --expires 720h
-  list     list an account's tokens:  tokens list --email alice@example.org
-  revoke   revoke a token at once:    tokens revoke --email alice@example.org --id 3
+  create   create a token for an account
+  list     list an account's tokens
+  revoke   revoke a token at once
 
-Run "hookshot tokens <subcommand> --help" for its flags.`
+Run "hookshot tokens <subcommand> --help" for its flags.
+
+Example:
+  hookshot tokens create --email alice@example.org --name deploy --expires 720h
+  hookshot tokens list --email alice@example.org
+  hookshot tokens revoke --email alice@example.org --id 3`
 
 // stdin is where --password-stdin reads; a variable so tests can set it.
 var stdin io.Reader = os.Stdin
@@ -79,35 +96,70 @@ func dispatch(group, summary string, subs map[string]subcommand, ctx context.Con
 	return sub(ctx, args[1:], getenv, stdout, stderr)
 }
 
-// adminFlags are the database settings every account subcommand takes.
-func adminFlags(fs *flag.FlagSet, getenv func(string) string) (map[string]*string, error) {
-	return bindSettings(fs, settingsByName("database", "secret-key", "log-level", "log-format"), getenv)
+// databaseFlag declares the one setting the account subcommands use.
+func databaseFlag(fs *flagSet, getenv func(string) string) *boundSettings {
+	return bindSettings(fs, getenv, "database")
 }
 
-// openService opens the database for administration and returns a Service
-// that works on accounts only, and the Principal that the audit trail
-// names for this command.
-func openService(ctx context.Context, raw map[string]*string, getenv func(string) string, stderr io.Writer) (*service.Service, *hookshot.Principal, func(), error) {
-	cfg, err := parseConfig(raw)
+// openService opens an existing database for administration and returns
+// a Service that works on accounts only, and the Principal that the audit
+// trail names for this command.
+func openService(ctx context.Context, settings *boundSettings, getenv func(string) string) (*service.Service, *hookshot.Principal, func(), error) {
+	cfg, err := settings.config()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	store, err := openStoreWithoutKey(ctx, cfg, stderr)
+	store, err := openExistingDatabase(ctx, cfg.Database)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	user := getenv("USER")
-	if user == "" {
-		user = "unknown"
-	}
-	actor := &hookshot.Principal{Name: "cli:" + user, Admin: true}
+	actor := &hookshot.Principal{Name: cliActor(user.Current, getenv, os.Getuid()), Admin: true}
 	return service.New(store, nil, nil, nil, service.Config{}), actor, func() { store.Close() }, nil
+}
+
+// openExistingDatabase is openDatabase for commands that must not make a
+// database: a mistyped SQLite path would otherwise give a new, empty one,
+// and the account created in it would be lost to the real service.
+// PostgreSQL needs no check: a database, or a search_path schema, that
+// does not exist fails to open, and for a database the error says how to
+// make one. (An existing but empty one gets Hookshot's tables, as from
+// migrate: someone made it for Hookshot.)
+func openExistingDatabase(ctx context.Context, database string) (hookshot.Store, error) {
+	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			where := path
+			if abs, err := filepath.Abs(path); err == nil {
+				where = abs
+			}
+			return nil, fmt.Errorf("no database at %s (--database %s), and this command works only on an existing one: "+
+				"check the path, or create the database with \"hookshot migrate --database %s\" or by starting \"hookshot serve\"",
+				where, database, database)
+		}
+	}
+	store, err := openDatabase(ctx, database)
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name: no such database
+		return nil, fmt.Errorf("%w: check the database name in the URL; a new database is made with CREATE DATABASE, then \"hookshot migrate\" creates Hookshot's tables in it", err)
+	}
+	return store, err
+}
+
+// cliActor names the person running the CLI in the audit trail: the
+// operating system's user, else $USER, else the uid, so that an entry
+// always says who.
+func cliActor(current func() (*user.User, error), getenv func(string) string, uid int) string {
+	if u, err := current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	if name := getenv("USER"); name != "" {
+		return "cli:" + name
+	}
+	return "cli:uid " + strconv.Itoa(uid)
 }
 
 // openAccount is openService plus the account with that email, for the
 // subcommands that act on one account.
-func openAccount(ctx context.Context, raw map[string]*string, getenv func(string) string, stderr io.Writer, email string) (*service.Service, *hookshot.Principal, *hookshot.Account, func(), error) {
-	svc, actor, closeStore, err := openService(ctx, raw, getenv, stderr)
+func openAccount(ctx context.Context, settings *boundSettings, getenv func(string) string, email string) (*service.Service, *hookshot.Principal, *hookshot.Account, func(), error) {
+	svc, actor, closeStore, err := openService(ctx, settings, getenv)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -133,6 +185,8 @@ func (l *studyList) String() string {
 	return strings.Join(parts, ",")
 }
 
+func (l *studyList) typeName() string { return "ids" }
+
 func (l *studyList) Set(v string) error {
 	l.set = true
 	for _, part := range strings.Split(v, ",") {
@@ -155,7 +209,8 @@ type roleFlags struct {
 	publish, manage   studyList
 }
 
-func bindRoles(fs *flag.FlagSet) *roleFlags {
+func bindRoles(fs *flagSet) *roleFlags {
+	fs.group("Roles")
 	r := &roleFlags{
 		admin:      fs.Bool("admin", false, "administrator: everything, every study, and accounts and tokens"),
 		publishAll: fs.Bool("publish-all", false, "publisher for every study"),
@@ -165,33 +220,18 @@ func bindRoles(fs *flag.FlagSet) *roleFlags {
 	return r
 }
 
-// parseArgs parses flags and refuses stray arguments, which the flag
-// package would otherwise ignore silently (e.g. a flag after a word).
-func parseArgs(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: every value goes with a flag (see --help)", fs.Arg(0))
-	}
-	return nil
-}
-
 func accountsCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("accounts create", `Creates an account with the given roles. Without --password-stdin the
-account has no password: it cannot log in to the portal, but it can
-hold API tokens (see "hookshot tokens create").
-
-Example, the first administrator:
-  printf '%s\n' "$PASSWORD" | hookshot accounts create --email alice@example.org --admin --password-stdin`, stderr)
-	raw, err := adminFlags(fs, getenv)
-	if err != nil {
-		return err
-	}
+	fs := newFlagSet("accounts create", `Creates an account with the given roles in an existing database. Without
+--password-stdin the account has no password: it cannot sign in to the
+portal, but it can hold API tokens (see "hookshot tokens create").`,
+		`printf '%s\n' "$PASSWORD" | hookshot accounts create --email alice@example.org --admin --password-stdin
+hookshot accounts create --email pipeline@example.org --publish-all`)
+	fs.group("Account")
 	email := fs.String("email", "", "the account's email address (required)")
 	pwStdin := fs.Bool("password-stdin", false, fmt.Sprintf("read the password from the first line of standard input (at least %d characters)", service.MinPasswordLength))
 	roles := bindRoles(fs)
-	if err := parseArgs(fs, args); err != nil {
+	settings := databaseFlag(fs, getenv)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if *email == "" {
@@ -208,7 +248,7 @@ Example, the first administrator:
 			return errors.New("--password-stdin: the first line of standard input is empty")
 		}
 	}
-	svc, actor, closeStore, err := openService(ctx, raw, getenv, stderr)
+	svc, actor, closeStore, err := openService(ctx, settings, getenv)
 	if err != nil {
 		return err
 	}
@@ -224,18 +264,15 @@ Example, the first administrator:
 func accountsGrant(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("accounts grant", `Grants roles to an account. The given roles are added to those it has;
 with --replace its roles become exactly the given ones (so
-"--replace" alone takes every role away).
-
-Example:
-  hookshot accounts grant --email bob@example.org --manage 189,190 --publish 189`, stderr)
-	raw, err := adminFlags(fs, getenv)
-	if err != nil {
-		return err
-	}
+"--replace" alone takes every role away).`,
+		`hookshot accounts grant --email bob@example.org --manage 189,190 --publish 189
+hookshot accounts grant --email bob@example.org --replace --manage 190`)
+	fs.group("Account")
 	email := fs.String("email", "", "the account's email address (required)")
 	replace := fs.Bool("replace", false, "replace the account's roles instead of adding to them")
 	roles := bindRoles(fs)
-	if err := parseArgs(fs, args); err != nil {
+	settings := databaseFlag(fs, getenv)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if *email == "" {
@@ -244,7 +281,7 @@ Example:
 	if !*replace && !*roles.admin && !*roles.publishAll && !roles.publish.set && !roles.manage.set {
 		return errors.New("nothing to grant: give --admin, --publish-all, --publish or --manage (or --replace to take roles away)")
 	}
-	svc, actor, a, closeStore, err := openAccount(ctx, raw, getenv, stderr, *email)
+	svc, actor, a, closeStore, err := openAccount(ctx, settings, getenv, *email)
 	if err != nil {
 		return err
 	}
@@ -266,15 +303,12 @@ Example:
 }
 
 func accountsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("accounts list", "Lists every account with its roles, oldest first.", stderr)
-	raw, err := adminFlags(fs, getenv)
-	if err != nil {
+	fs := newFlagSet("accounts list", "Lists every account with its roles, oldest first.", "hookshot accounts list --database sqlite:/var/lib/hookshot/hookshot.db")
+	settings := databaseFlag(fs, getenv)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
-	if err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	svc, _, closeStore, err := openService(ctx, raw, getenv, stderr)
+	svc, _, closeStore, err := openService(ctx, settings, getenv)
 	if err != nil {
 		return err
 	}
@@ -300,18 +334,14 @@ func tokensCreate(ctx context.Context, args []string, getenv func(string) string
 	fs := newFlagSet("tokens create", `Creates an API token for an account and prints it, alone, on standard
 output, so that a script can capture it. It is shown only now: Hookshot
 keeps only a hash of it. The token acts with the account's roles as they
-are at each request.
-
-Example:
-  TOKEN=$(hookshot tokens create --email pipeline@example.org --name "upload pipeline" --expires 720h)`, stderr)
-	raw, err := adminFlags(fs, getenv)
-	if err != nil {
-		return err
-	}
+are at each request.`,
+		`TOKEN=$(hookshot tokens create --email pipeline@example.org --name "upload pipeline" --expires 720h)`)
+	fs.group("Token")
 	email := fs.String("email", "", "the email of the account the token acts for (required)")
 	name := fs.String("name", "", "what the token is for, e.g. \"upload pipeline\" (required)")
 	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h for 30 days; 0 never expires")
-	if err := parseArgs(fs, args); err != nil {
+	settings := databaseFlag(fs, getenv)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if *email == "" || *name == "" {
@@ -320,7 +350,7 @@ Example:
 	if *expires < 0 {
 		return errors.New("--expires must be a positive duration such as 720h, or 0 for never")
 	}
-	svc, actor, a, closeStore, err := openAccount(ctx, raw, getenv, stderr, *email)
+	svc, actor, a, closeStore, err := openAccount(ctx, settings, getenv, *email)
 	if err != nil {
 		return err
 	}
@@ -344,19 +374,18 @@ Example:
 }
 
 func tokensList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tokens list", "Lists an account's tokens, oldest first, without their secrets, which are not kept.", stderr)
-	raw, err := adminFlags(fs, getenv)
-	if err != nil {
-		return err
-	}
+	fs := newFlagSet("tokens list", "Lists an account's tokens, oldest first, without their secrets, which are not kept.",
+		"hookshot tokens list --email pipeline@example.org")
+	fs.group("Token")
 	email := fs.String("email", "", "the account's email address (required)")
-	if err := parseArgs(fs, args); err != nil {
+	settings := databaseFlag(fs, getenv)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if *email == "" {
 		return errors.New("--email is required")
 	}
-	svc, _, a, closeStore, err := openAccount(ctx, raw, getenv, stderr, *email)
+	svc, _, a, closeStore, err := openAccount(ctx, settings, getenv, *email)
 	if err != nil {
 		return err
 	}
@@ -376,20 +405,18 @@ func tokensList(ctx context.Context, args []string, getenv func(string) string, 
 
 func tokensRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("tokens revoke", `Revokes one of an account's tokens; it stops working at the next request.
-Find its id with "hookshot tokens list".`, stderr)
-	raw, err := adminFlags(fs, getenv)
-	if err != nil {
-		return err
-	}
+Find its id with "hookshot tokens list".`, "hookshot tokens revoke --email pipeline@example.org --id 3")
+	fs.group("Token")
 	email := fs.String("email", "", "the email of the account the token belongs to (required)")
 	id := fs.Int64("id", 0, "the token's id (required)")
-	if err := parseArgs(fs, args); err != nil {
+	settings := databaseFlag(fs, getenv)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if *email == "" || *id <= 0 {
 		return errors.New("--email and --id are required")
 	}
-	svc, actor, a, closeStore, err := openAccount(ctx, raw, getenv, stderr, *email)
+	svc, actor, a, closeStore, err := openAccount(ctx, settings, getenv, *email)
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/pgtest"
+	"github.com/hookshot/hookshot/internal/sqlite"
 )
 
 func TestStudyList(t *testing.T) {
@@ -37,9 +45,11 @@ func TestStudyList(t *testing.T) {
 }
 
 // The account subcommands run in-process against a SQLite file: create
-// with a password from stdin, grant adds, grant --replace sets, list shows.
+// with a password from stdin, grant adds, grant --replace sets, list shows;
+// the audit trail names the operating system's user.
 func TestAccountsCommands(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "hookshot.db")
+	path := filepath.Join(t.TempDir(), "hookshot.db")
+	db := "sqlite:" + path
 	env := func(k string) string {
 		if k == "HOOKSHOT_DATABASE" {
 			return db
@@ -53,6 +63,9 @@ func TestAccountsCommands(t *testing.T) {
 		var out, errOut bytes.Buffer
 		err := Run(context.Background(), args, env, &out, &errOut)
 		return out.String() + errOut.String(), err
+	}
+	if out, err := run("", "migrate"); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
 	}
 	out, err := run("a good long password\n", "accounts", "create", "--email", "Eve@Example.org", "--password-stdin", "--publish", "189")
 	if err != nil || !strings.Contains(out, "created account 1 eve@example.org: publisher of 189") {
@@ -86,5 +99,120 @@ func TestAccountsCommands(t *testing.T) {
 	}
 	if _, err = run("", "accounts", "create", "--email", "y@example.org", "stray"); err == nil || !strings.Contains(err.Error(), "stray") {
 		t.Fatalf("stray argument: %v", err)
+	}
+
+	store, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	entries, err := store.Audit(context.Background(), hookshot.AuditFilter{Limit: 100})
+	if err != nil || len(entries) < 4 {
+		t.Fatalf("audit: %v, %d entries", err, len(entries))
+	}
+	want := cliActor(user.Current, os.Getenv, os.Getuid())
+	for _, e := range entries {
+		if e.Actor != want || e.Actor == "cli:unknown" {
+			t.Fatalf("audit entry %+v: actor %q, want %q", e, e.Actor, want)
+		}
+	}
+}
+
+func TestCLIActor(t *testing.T) {
+	found := func() (*user.User, error) { return &user.User{Username: "alice"}, nil }
+	missing := func() (*user.User, error) { return nil, errors.New("user: unknown userid 4242") }
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	cases := []struct {
+		name    string
+		current func() (*user.User, error)
+		env     map[string]string
+		want    string
+	}{
+		{"the operating system's user", found, map[string]string{"USER": "bob"}, "cli:alice"},
+		{"then $USER", missing, map[string]string{"USER": "bob"}, "cli:bob"},
+		{"then the uid", missing, nil, "cli:uid 4242"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := cliActor(c.current, env(c.env), 4242); got != c.want {
+				t.Fatalf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// accounts and tokens never create a database: a mistyped path would
+// get an empty one, and an administrator made in it would be lost.
+func TestAccountsRefuseToCreateADatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Cleanup(func() { stdin = os.Stdin })
+	for _, args := range [][]string{
+		{"accounts", "create", "--email", "a@example.org", "--admin"},
+		{"accounts", "grant", "--email", "a@example.org", "--admin"},
+		{"accounts", "list"},
+		{"tokens", "create", "--email", "a@example.org", "--name", "x"},
+		{"tokens", "list", "--email", "a@example.org"},
+		{"tokens", "revoke", "--email", "a@example.org", "--id", "1"},
+	} {
+		for _, how := range []string{"flag", "environment"} {
+			t.Run(strings.Join(args, " ")+" by "+how, func(t *testing.T) {
+				env := map[string]string{}
+				args := slices.Clone(args)
+				if how == "flag" {
+					args = append(args, "--database", "sqlite:typo.db")
+				} else {
+					env["HOOKSHOT_DATABASE"] = "sqlite:typo.db"
+				}
+				stdin = strings.NewReader("")
+				var out bytes.Buffer
+				err := Run(context.Background(), args, func(k string) string { return env[k] }, &out, &out)
+				if err == nil {
+					t.Fatalf("succeeded:\n%s", out.String())
+				}
+				for _, m := range []string{filepath.Join(dir, "typo.db"), "hookshot migrate --database sqlite:typo.db", "hookshot serve"} {
+					if !strings.Contains(err.Error(), m) {
+						t.Fatalf("error %q does not mention %q", err, m)
+					}
+				}
+				if left, _ := os.ReadDir(dir); len(left) != 0 {
+					t.Fatalf("left %v behind", left)
+				}
+			})
+		}
+	}
+	// migrate makes it, and then they work on it.
+	var out bytes.Buffer
+	none := func(string) string { return "" }
+	if err := Run(context.Background(), []string{"migrate", "--database", "sqlite:typo.db"}, none, &out, &out); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out.String())
+	}
+	if err := Run(context.Background(), []string{"accounts", "list", "--database", "sqlite:typo.db"}, none, &out, &out); err != nil {
+		t.Fatalf("accounts list after migrate: %v\n%s", err, out.String())
+	}
+}
+
+// On PostgreSQL a database or schema that does not exist is refused too,
+// with a message that says what is missing.
+func TestAccountsOnMissingPostgres(t *testing.T) {
+	schema := pgtest.URL(t) // skips without HOOKSHOT_TEST_POSTGRES
+	u, err := url.Parse(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/hookshot_no_such_database"
+	noDatabase := u.String()
+	noSchema := strings.Replace(schema, "search_path=", "search_path=no_such_schema_", 1)
+	for name, c := range map[string]struct{ database, mention string }{
+		"no database": {noDatabase, "CREATE DATABASE"},
+		"no schema":   {noSchema, "search_path"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Run(context.Background(), []string{"accounts", "list", "--database", c.database}, func(string) string { return "" }, &out, &out)
+			if err == nil || !strings.Contains(err.Error(), c.mention) {
+				t.Fatalf("error %v, want one mentioning %q", err, c.mention)
+			}
+		})
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,187 +38,379 @@ type Config struct {
 	ShutdownTimeout    time.Duration
 	LogLevel           string
 	LogFormat          string
+
+	// secretKeyHex is the key as given; validate turns it into SecretKey.
+	// It is checked only then, so that no parse error echoes a secret.
+	secretKeyHex string
 }
 
-// setting is one operator setting: its flag, its variable and its default.
+func defaultConfig() *Config {
+	return &Config{
+		Addr:               "127.0.0.1:8080",
+		Database:           "sqlite:hookshot.db",
+		RetrySchedule:      []time.Duration{10 * time.Second, 60 * time.Second, 24 * time.Hour, 24 * time.Hour},
+		DeliveryTimeout:    15 * time.Second,
+		HeaderPrefix:       "X-ActiGraph-",
+		UserAgent:          "ActiGraph-Hookshot/1.0",
+		PollInterval:       500 * time.Millisecond,
+		Concurrency:        256,
+		WebhookConcurrency: 16,
+		MaxBody:            1 << 20,
+		ShutdownTimeout:    20 * time.Second,
+		LogLevel:           "info",
+		LogFormat:          "text",
+	}
+}
+
+// The groups of settings in --help.
+const (
+	groupServer   = "Server"
+	groupDatabase = "Database"
+	groupDelivery = "Delivery"
+	groupPortal   = "Portal"
+	groupLogging  = "Logging"
+)
+
+// setting is one operator setting: its flag, its variable, where --help
+// shows it, and the field of Config it fills.
 type setting struct {
-	flag, env, def, usage string
-	secret                bool // may come from ${env}_FILE
+	flag, env, group, usage string
+	secret                  bool // may come from ${env}_FILE, and is never shown
+	bind                    func(*Config) flag.Value
 }
 
+// settings are in the order --help shows them.
 var settings = []setting{
-	{"addr", "HOOKSHOT_ADDR", "127.0.0.1:8080", "listen address of the API and the portal", false},
-	{"database", "HOOKSHOT_DATABASE", "sqlite:hookshot.db", "sqlite:PATH or a postgres:// URL", false},
-	{"admin-token", "HOOKSHOT_ADMIN_TOKEN", "", "accept this value as an admin API token (not stored)", true},
-	{"retry-schedule", "HOOKSHOT_RETRY_SCHEDULE", "10s,60s,24h,24h", "waits between attempts, comma-separated", false},
-	{"delivery-timeout", "HOOKSHOT_DELIVERY_TIMEOUT", "15s", "time limit of one attempt, connect to capped response body", false},
-	{"allow-http", "HOOKSHOT_ALLOW_HTTP", "false", "accept http:// target URLs", false},
-	{"egress-allow", "HOOKSHOT_EGRESS_ALLOW", "", "CIDRs exempt from the private-address guard, comma-separated, e.g. 127.0.0.0/8", false},
-	{"trusted-proxies", "HOOKSHOT_TRUSTED_PROXIES", "", "CIDRs of reverse proxies whose X-Forwarded-For names the portal's client (for its sign-in limit), comma-separated", false},
-	{"secret-key", "HOOKSHOT_SECRET_KEY", "", "64 hex characters: the key for credentials at rest (generated beside a SQLite database; required with PostgreSQL)", true},
-	{"header-prefix", "HOOKSHOT_HEADER_PREFIX", "X-ActiGraph-", "prefix of the webhook headers", false},
-	{"user-agent", "HOOKSHOT_USER_AGENT", "ActiGraph-Hookshot/1.0", "User-Agent of webhook requests", false},
-	{"lease", "HOOKSHOT_LEASE", "", "how long a process holds a claimed delivery before others may take it over; default twice the delivery timeout plus 30s", false},
-	{"poll-interval", "HOOKSHOT_POLL_INTERVAL", "500ms", "how often to look for due retries when nothing else wakes the workers", false},
-	{"concurrency", "HOOKSHOT_CONCURRENCY", "256", "attempts in flight in this process", false},
-	{"webhook-concurrency", "HOOKSHOT_WEBHOOK_CONCURRENCY", "16", "attempts in flight to one webhook in this process", false},
-	{"max-body", "HOOKSHOT_MAX_BODY", "1048576", "largest API request body in bytes", false},
-	{"shutdown-timeout", "HOOKSHOT_SHUTDOWN_TIMEOUT", "20s", "how long SIGTERM waits for attempts in flight", false},
-	{"log-level", "HOOKSHOT_LOG_LEVEL", "info", "debug, info, warn or error", false},
-	{"log-format", "HOOKSHOT_LOG_FORMAT", "text", "text or json", false},
+	{"addr", "HOOKSHOT_ADDR", groupServer, "listen address of the API and the portal", false,
+		func(c *Config) flag.Value { return (*stringValue)(&c.Addr) }},
+	{"admin-token", "HOOKSHOT_ADMIN_TOKEN", groupServer, "accept this value as an admin API token (compared in constant time, never stored)", true,
+		func(c *Config) flag.Value { return (*stringValue)(&c.AdminToken) }},
+	{"max-body", "HOOKSHOT_MAX_BODY", groupServer, "largest API request body in bytes", false,
+		func(c *Config) flag.Value { return intValue[int64]{&c.MaxBody} }},
+	{"shutdown-timeout", "HOOKSHOT_SHUTDOWN_TIMEOUT", groupServer, "how long SIGTERM waits for attempts in flight", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},
+
+	{"database", "HOOKSHOT_DATABASE", groupDatabase, "sqlite:PATH or a postgres:// URL", false,
+		func(c *Config) flag.Value { return (*stringValue)(&c.Database) }},
+	{"secret-key", "HOOKSHOT_SECRET_KEY", groupDatabase, "64 hex characters: the key for credentials at rest (generated in <database>.key beside a SQLite file; required with PostgreSQL, the same on every process)", true,
+		func(c *Config) flag.Value { return (*stringValue)(&c.secretKeyHex) }},
+
+	{"retry-schedule", "HOOKSHOT_RETRY_SCHEDULE", groupDelivery, "waits between attempts, comma-separated; the delivery fails after the last", false,
+		func(c *Config) flag.Value { return (*durationsValue)(&c.RetrySchedule) }},
+	{"delivery-timeout", "HOOKSHOT_DELIVERY_TIMEOUT", groupDelivery, "time limit of one attempt, from connecting to reading the capped response body", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.DeliveryTimeout) }},
+	{"allow-http", "HOOKSHOT_ALLOW_HTTP", groupDelivery, "accept http:// target URLs", false,
+		func(c *Config) flag.Value { return (*boolValue)(&c.AllowHTTP) }},
+	{"egress-allow", "HOOKSHOT_EGRESS_ALLOW", groupDelivery, "CIDRs exempt from the private-address guard, comma-separated, e.g. 127.0.0.0/8", false,
+		func(c *Config) flag.Value { return (*prefixesValue)(&c.EgressAllow) }},
+	{"header-prefix", "HOOKSHOT_HEADER_PREFIX", groupDelivery, "prefix of the webhook headers", false,
+		func(c *Config) flag.Value { return (*stringValue)(&c.HeaderPrefix) }},
+	{"user-agent", "HOOKSHOT_USER_AGENT", groupDelivery, "User-Agent of webhook requests", false,
+		func(c *Config) flag.Value { return (*stringValue)(&c.UserAgent) }},
+	{"concurrency", "HOOKSHOT_CONCURRENCY", groupDelivery, "attempts in flight in this process", false,
+		func(c *Config) flag.Value { return intValue[int]{&c.Concurrency} }},
+	{"webhook-concurrency", "HOOKSHOT_WEBHOOK_CONCURRENCY", groupDelivery, "attempts in flight to one webhook in this process", false,
+		func(c *Config) flag.Value { return intValue[int]{&c.WebhookConcurrency} }},
+	{"poll-interval", "HOOKSHOT_POLL_INTERVAL", groupDelivery, "how often to look for due retries when nothing else wakes the workers", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.PollInterval) }},
+	{"lease", "HOOKSHOT_LEASE", groupDelivery, "how long a process holds a claimed delivery before others may take it over; 0 means twice the delivery timeout plus 30s", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.Lease) }},
+
+	{"trusted-proxies", "HOOKSHOT_TRUSTED_PROXIES", groupPortal, "CIDRs of reverse proxies whose X-Forwarded-For names the portal's client (for its sign-in limit), comma-separated", false,
+		func(c *Config) flag.Value { return (*prefixesValue)(&c.TrustedProxies) }},
+
+	{"log-level", "HOOKSHOT_LOG_LEVEL", groupLogging, "debug, info, warn or error", false,
+		func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
+	{"log-format", "HOOKSHOT_LOG_FORMAT", groupLogging, "text or json", false,
+		func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},
 }
 
-// settingsByName lets a subcommand pick the settings it uses.
-func settingsByName(names ...string) []setting {
-	var out []setting
+// settingNames lists every setting, for serve, which uses them all.
+func settingNames() []string {
+	names := make([]string, len(settings))
+	for i, s := range settings {
+		names[i] = s.flag
+	}
+	return names
+}
+
+// boundSettings are settings declared on a flag set, with the Config
+// they fill.
+type boundSettings struct {
+	cfg *Config
+	fs  *flagSet
+	// envErrs holds, by flag name, a bad value in the environment: it is
+	// reported only if the flag does not replace it.
+	envErrs map[string]error
+}
+
+// bindSettings declares the named settings on fs and fills a Config with
+// their defaults, then with the environment (and ${env}_FILE for
+// secrets). Flags parsed afterwards win. It panics on a name that is not a
+// setting, which is a mistake in this program, not in its input.
+func bindSettings(fs *flagSet, getenv func(string) string, names ...string) *boundSettings {
+	b := &boundSettings{cfg: defaultConfig(), fs: fs, envErrs: map[string]error{}}
 	for _, n := range names {
-		for _, s := range settings {
-			if s.flag == n {
-				out = append(out, s)
-			}
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.flag == n }) {
+			panic("hookshot: no setting named " + n)
 		}
 	}
-	return out
-}
-
-// bindSettings declares the given settings on fs, with defaults taken from
-// the environment, and returns the raw values after parsing.
-func bindSettings(fs *flag.FlagSet, which []setting, getenv func(string) string) (map[string]*string, error) {
-	values := map[string]*string{}
-	for _, s := range which {
-		def := s.def
-		if v := getenv(s.env); v != "" {
-			def = v
-		} else if s.secret && getenv(s.env+"_FILE") != "" {
-			b, err := os.ReadFile(getenv(s.env + "_FILE"))
-			if err != nil {
-				return nil, fmt.Errorf("%s_FILE: %w", s.env, err)
-			}
-			def = strings.TrimSpace(string(b))
+	for _, s := range settings {
+		if !slices.Contains(names, s.flag) {
+			continue
 		}
-		usage := s.usage + " (" + s.env
+		fs.group(s.group)
+		v := s.bind(b.cfg)
+		// Declared before the environment is read, so that --help shows the
+		// built-in default and never a value from the environment.
+		fs.Var(v, s.flag, s.usage)
+		from := "env " + s.env
 		if s.secret {
-			usage += " or " + s.env + "_FILE"
+			from += " or " + s.env + "_FILE"
 		}
-		usage += ")"
-		shown := def
-		if s.secret {
-			shown = "" // never print a secret in --help
+		fs.note(s.flag, from)
+		raw, err := fromEnvironment(s, getenv)
+		if err != nil {
+			b.envErrs[s.flag] = err
+			continue
 		}
-		values[s.flag] = fs.String(s.flag, shown, usage)
-		if s.secret && def != "" {
-			*values[s.flag] = def
+		if raw == "" {
+			continue
+		}
+		if err := v.Set(raw); err != nil {
+			b.envErrs[s.flag] = fmt.Errorf("%s: invalid value %q for --%s: %w", s.env, raw, s.flag, err)
 		}
 	}
-	return values, nil
+	return b
 }
 
-// parseConfig turns raw values into a Config, collecting every mistake.
-func parseConfig(v map[string]*string) (*Config, error) {
-	c := &Config{}
+// fromEnvironment reads a setting's variable, or for a secret the file
+// that ${env}_FILE names; "" when neither is set.
+func fromEnvironment(s setting, getenv func(string) string) (string, error) {
+	if v := getenv(s.env); v != "" || !s.secret {
+		return v, nil
+	}
+	path := getenv(s.env + "_FILE")
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE (for --%s): %w", s.env, s.flag, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// config returns the Config once the command line has been parsed,
+// or every mistake in it, each naming its flag.
+func (b *boundSettings) config() (*Config, error) {
+	given := map[string]bool{}
+	b.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var errs []error
-	get := func(name string) string {
-		if p := v[name]; p != nil {
-			return strings.TrimSpace(*p)
+	for _, s := range settings {
+		if err := b.envErrs[s.flag]; err != nil && !given[s.flag] {
+			errs = append(errs, err)
 		}
-		for _, s := range settings {
-			if s.flag == name {
-				return s.def
-			}
-		}
-		return ""
 	}
+	errs = append(errs, b.cfg.validate()...)
+	return b.cfg, errors.Join(errs...)
+}
+
+// validate checks what a value's type alone does not, and turns the
+// secret key into bytes.
+func (c *Config) validate() []error {
+	var errs []error
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("--%s: "+format, append([]any{name}, args...)...))
 	}
-	c.Addr = get("addr")
-	c.Database = get("database")
-	if !strings.HasPrefix(c.Database, "sqlite:") && !isPostgresURL(c.Database) {
-		bad("database", "%q is neither sqlite:PATH nor a postgres:// URL", redactURL(c.Database))
-	}
-	c.AdminToken = get("admin-token")
-	for _, part := range strings.Split(get("retry-schedule"), ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
+	if path, ok := strings.CutPrefix(c.Database, "sqlite:"); ok {
+		if path == "" {
+			bad("database", "sqlite: needs a file path, e.g. sqlite:hookshot.db")
 		}
-		d, err := time.ParseDuration(part)
-		if err != nil || d < 0 {
-			bad("retry-schedule", "%q is not a duration such as 10s, 60s or 24h", part)
-			continue
-		}
-		c.RetrySchedule = append(c.RetrySchedule, d)
+	} else if !isPostgresURL(c.Database) {
+		bad("database", "%s is neither sqlite:PATH nor a postgres:// URL", showDatabase(c.Database))
 	}
-	var err error
-	if c.DeliveryTimeout, err = time.ParseDuration(get("delivery-timeout")); err != nil || c.DeliveryTimeout <= 0 {
-		bad("delivery-timeout", "%q is not a positive duration such as 15s", get("delivery-timeout"))
+	if c.DeliveryTimeout <= 0 {
+		bad("delivery-timeout", "%s is not a positive duration such as 15s", c.DeliveryTimeout)
 	}
-	if l := get("lease"); l != "" {
-		if c.Lease, err = time.ParseDuration(l); err != nil || c.Lease <= c.DeliveryTimeout {
-			bad("lease", "%q is not a duration longer than the delivery timeout", l)
+	if c.Lease != 0 && c.Lease <= c.DeliveryTimeout {
+		bad("lease", "%s is not longer than the delivery timeout (%s); give a longer one, or 0 for the default", c.Lease, c.DeliveryTimeout)
+	}
+	if c.PollInterval <= 0 {
+		bad("poll-interval", "%s is not a positive duration such as 500ms", c.PollInterval)
+	}
+	if c.ShutdownTimeout < 0 {
+		bad("shutdown-timeout", "%s is negative", c.ShutdownTimeout)
+	}
+	for name, n := range map[string]int64{"concurrency": int64(c.Concurrency), "webhook-concurrency": int64(c.WebhookConcurrency), "max-body": c.MaxBody} {
+		if n <= 0 {
+			bad(name, "%d is not a positive whole number", n)
 		}
 	}
-	if c.PollInterval, err = time.ParseDuration(get("poll-interval")); err != nil || c.PollInterval <= 0 {
-		bad("poll-interval", "%q is not a positive duration such as 500ms", get("poll-interval"))
-	}
-	if c.AllowHTTP, err = strconv.ParseBool(get("allow-http")); err != nil {
-		bad("allow-http", "%q is not true or false", get("allow-http"))
-	}
-	if c.EgressAllow, err = delivery.ParsePrefixes(strings.Split(get("egress-allow"), ",")); err != nil {
-		bad("egress-allow", "%v", err)
-	}
-	if c.TrustedProxies, err = delivery.ParsePrefixes(strings.Split(get("trusted-proxies"), ",")); err != nil {
-		bad("trusted-proxies", "%v", err)
-	}
-	if k := get("secret-key"); k != "" {
-		if c.SecretKey, err = credential.ParseKey(k); err != nil {
-			bad("secret-key", "%v", err)
-		}
-	}
-	c.HeaderPrefix = get("header-prefix")
-	c.UserAgent = get("user-agent")
 	if c.UserAgent == "" {
 		bad("user-agent", "must not be empty")
 	}
-	positive := func(name string) int {
-		n, err := strconv.Atoi(get(name))
-		if err != nil || n <= 0 {
-			bad(name, "%q is not a positive whole number", get(name))
-		}
-		return n
-	}
-	c.Concurrency = positive("concurrency")
-	c.WebhookConcurrency = positive("webhook-concurrency")
-	c.MaxBody = int64(positive("max-body"))
-	if c.ShutdownTimeout, err = time.ParseDuration(get("shutdown-timeout")); err != nil || c.ShutdownTimeout < 0 {
-		bad("shutdown-timeout", "%q is not a duration such as 20s", get("shutdown-timeout"))
-	}
-	c.LogLevel = get("log-level")
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log-level", "%q is not debug, info, warn or error", c.LogLevel)
 	}
-	c.LogFormat = get("log-format")
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format", "%q is not text or json", c.LogFormat)
 	}
-	return c, errors.Join(errs...)
+	if c.secretKeyHex != "" {
+		key, err := credential.ParseKey(c.secretKeyHex)
+		if err != nil {
+			bad("secret-key", "%v", err)
+		}
+		c.SecretKey = key
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
 }
 
 func isPostgresURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
-// redactURL hides a password in a database URL before it is shown.
-func redactURL(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.Index(rest, "@"); at >= 0 {
-			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
-				return s[:i+3] + rest[:colon] + ":xxxxx" + rest[at:]
-			}
+// showDatabase returns a database setting fit to be printed: a URL
+// without its password (in the user part or in the query), quoted.
+func showDatabase(s string) string {
+	if strings.HasPrefix(s, "sqlite:") {
+		return fmt.Sprintf("%q", s)
+	}
+	if !strings.Contains(s, "://") && strings.Contains(s, "=") {
+		// A "host=… password=…" connection string: any part may be secret.
+		return "(a key=value connection string, not shown)"
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL, not shown)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return fmt.Sprintf("%q", u.Redacted())
+}
+
+// The types of setting values. Set replaces the value (a list too, so
+// that a flag replaces what the environment gave) and trims spaces.
+
+type stringValue string
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(strings.TrimSpace(s)); return nil }
+func (v *stringValue) typeName() string   { return "string" }
+
+type boolValue bool
+
+func (v *boolValue) String() string   { return fmt.Sprint(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+func (v *boolValue) typeName() string { return "bool" }
+func (v *boolValue) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		*v = true
+	case "false", "0", "no", "off":
+		*v = false
+	default:
+		return errors.New("want true or false")
+	}
+	return nil
+}
+
+type intValue[T int | int64] struct{ p *T }
+
+func (v intValue[T]) String() string {
+	if v.p == nil { // the flag package calls String on a zero value
+		return "0"
+	}
+	return strconv.FormatInt(int64(*v.p), 10)
+}
+func (v intValue[T]) typeName() string { return "int" }
+func (v intValue[T]) Set(s string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || int64(T(n)) != n {
+		return errors.New("want a whole number")
+	}
+	*v.p = T(n)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string   { return shortDuration(time.Duration(*v)) }
+func (v *durationValue) typeName() string { return "duration" }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New("want a duration such as 500ms, 15s or 24h")
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+type durationsValue []time.Duration
+
+func (v *durationsValue) typeName() string { return "durations" }
+func (v *durationsValue) String() string {
+	parts := make([]string, len(*v))
+	for i, d := range *v {
+		parts[i] = shortDuration(d)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v *durationsValue) Set(s string) error {
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
 		}
+		d, err := time.ParseDuration(part)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a duration such as 10s, 60s or 24h", part)
+		}
+		out = append(out, d)
+	}
+	*v = out
+	return nil
+}
+
+type prefixesValue []netip.Prefix
+
+func (v *prefixesValue) typeName() string { return "CIDRs" }
+func (v *prefixesValue) String() string {
+	parts := make([]string, len(*v))
+	for i, p := range *v {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v *prefixesValue) Set(s string) error {
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	out, err := delivery.ParsePrefixes(parts)
+	if err != nil {
+		return err
+	}
+	*v = out
+	return nil
+}
+
+// shortDuration writes d as people do: 1m, 24h, 1h30m, not 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
 }

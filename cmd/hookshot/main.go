@@ -33,26 +33,36 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the API and the delivery workers", runServe},
+		{"serve", "run the API, the web portal and the delivery workers", runServe},
 		{"migrate", "create or update the database schema, then exit", runMigrate},
 		{"accounts", "create, grant roles to and list accounts, without the API", runAccounts},
 		{"tokens", "create, list and revoke API tokens, without the API", runTokens},
 		{"receive", "run a local webhook receiver that prints what it gets (for developers)", runReceive},
-		{"version", "print the version", runVersion},
+		{"version", "print the version, commit and date of this binary", runVersion},
 	}
 }
 
-const version = "0.1.0"
-
 // Run is the whole program, apart from process concerns (signals, exit
-// codes), so tests can start it in-process.
+// codes), so tests can start it in-process. It returns flag.ErrHelp
+// after printing help that was asked for.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(stderr)
+		return errors.New("a subcommand is needed")
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
 		usage(stdout)
-		if len(args) == 0 {
-			return errors.New("a subcommand is needed")
-		}
 		return nil
+	case "help":
+		if len(args) == 1 {
+			usage(stdout)
+			return nil
+		}
+		// "hookshot help serve" is "hookshot serve --help".
+		return Run(ctx, []string{args[1], "--help"}, getenv, stdout, stderr)
+	case "-version", "--version":
+		return runVersion(ctx, args[1:], getenv, stdout, stderr)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -69,29 +79,14 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Usage: hookshot <subcommand> [flags]")
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Subcommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every flag also reads an environment variable (shown in \"hookshot <subcommand> --help\").")
-}
-
-func runVersion(_ context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("version", "Prints the version of this binary.", stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "hookshot", version)
-	return nil
-}
-
-// newFlagSet returns a flag set whose --help explains the subcommand.
-func newFlagSet(name, summary string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hookshot %s [flags]\n\n%s\n\nFlags:\n", name, summary)
-		fs.PrintDefaults()
-	}
-	return fs
+	fmt.Fprintln(w, `"hookshot <subcommand> --help" lists the flags of one, each with its environment`)
+	fmt.Fprintln(w, `variable; "hookshot --version" prints the version.`)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Example:")
+	fmt.Fprintln(w, "  HOOKSHOT_ADMIN_TOKEN=change-me hookshot serve --database sqlite:hookshot.db")
 }

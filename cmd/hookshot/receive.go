@@ -20,13 +20,20 @@ request it gets. Plain HTTP unless given --tls-cert and --tls-key, so point
 Hookshot at it with HOOKSHOT_ALLOW_HTTP=true and HOOKSHOT_EGRESS_ALLOW=127.0.0.0/8.`
 
 func runReceive(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("receive", receiveSummary, stderr)
+	fs := newFlagSet("receive", receiveSummary, `hookshot receive --secret 's3cret'
+hookshot receive --addr 127.0.0.1:9001 --status 500`)
+	fs.group("Listening")
 	addr := fs.String("addr", "127.0.0.1:9000", "listen address")
-	secret := fs.String("secret", getenv("HOOKSHOT_RECEIVE_SECRET"), "HMAC secret to verify X-ActiGraph-Signature with (HOOKSHOT_RECEIVE_SECRET)")
-	status := fs.Int("status", http.StatusOK, "status to answer events with (try 500 to watch retries)")
 	certFile := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	keyFile := fs.String("tls-key", "", "and this key (PEM)")
-	if err := fs.Parse(args); err != nil {
+	fs.group("Answers")
+	// Declared empty and set from the environment afterwards, so that
+	// --help never shows the secret as the default.
+	secret := fs.String("secret", "", "HMAC secret to verify X-ActiGraph-Signature with")
+	fs.note("secret", "env HOOKSHOT_RECEIVE_SECRET")
+	*secret = getenv("HOOKSHOT_RECEIVE_SECRET")
+	status := fs.Int("status", http.StatusOK, "status to answer events with (try 500 to watch retries)")
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if (*certFile == "") != (*keyFile == "") {

@@ -29,25 +29,26 @@ import (
 	"github.com/hookshot/hookshot/internal/sqlite"
 )
 
-const serveSummary = `Runs the JSON API and the delivery workers in one process. Several serve
-processes may share one PostgreSQL database; SQLite is for one process.`
+const serveSummary = `Runs the JSON API, the web portal and the delivery workers in one process.
+It creates and migrates the database if needed. Several serve processes may
+share one PostgreSQL database; SQLite is for one process.`
+
+const serveExample = `HOOKSHOT_ADMIN_TOKEN=change-me hookshot serve
+HOOKSHOT_ADMIN_TOKEN=change-me hookshot serve --allow-http --egress-allow 127.0.0.0/8 --retry-schedule 5s,30s`
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", serveSummary, stderr)
-	raw, err := bindSettings(fs, settings, getenv)
-	if err != nil {
+	fs := newFlagSet("serve", serveSummary, serveExample)
+	settings := bindSettings(fs, getenv, settingNames()...)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := parseConfig(raw)
+	cfg, err := settings.config()
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stderr)
 
-	store, key, err := openStore(ctx, cfg, log)
+	store, key, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -160,35 +161,42 @@ func routes(apiHandler, portalHandler http.Handler) http.Handler {
 	return mux
 }
 
-// openStore opens the configured database, migrating it, and returns the
-// key for credentials at rest.
-func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (hookshot.Store, []byte, error) {
-	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok {
-		if path == "" {
-			return nil, nil, errors.New("--database sqlite: needs a file path, e.g. sqlite:hookshot.db")
+// openStore opens the configured database, creating and migrating it,
+// and returns the key for credentials at rest: the configured one, or
+// with SQLite the one in the file beside the database, made if missing.
+func openStore(ctx context.Context, cfg *Config) (hookshot.Store, []byte, error) {
+	key := cfg.SecretKey
+	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok && key == nil {
+		var err error
+		if key, err = credential.LoadOrCreateKeyFile(path + ".key"); err != nil {
+			return nil, nil, fmt.Errorf("secret key beside the database: %w", err)
 		}
-		key := cfg.SecretKey
-		if key == nil {
-			var err error
-			key, err = credential.LoadOrCreateKeyFile(path + ".key")
-			if err != nil {
-				return nil, nil, fmt.Errorf("secret key beside the database: %w", err)
-			}
-		}
-		store, err := sqlite.Open(ctx, path)
-		if err != nil {
-			return nil, nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
-		}
-		return store, key, nil
 	}
-	if cfg.SecretKey == nil {
+	if key == nil {
 		return nil, nil, errors.New("HOOKSHOT_SECRET_KEY is required with PostgreSQL (64 hex characters, the same on every process; e.g. openssl rand -hex 32)")
 	}
-	store, err := postgres.Open(ctx, cfg.Database)
+	store, err := openDatabase(ctx, cfg.Database)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening PostgreSQL database %s: %w", redactURL(cfg.Database), err)
+		return nil, nil, err
 	}
-	return store, cfg.SecretKey, nil
+	return store, key, nil
+}
+
+// openDatabase opens a database setting (already validated), creating
+// and migrating it, for work that never opens webhook credentials.
+func openDatabase(ctx context.Context, database string) (hookshot.Store, error) {
+	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
+		store, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
+		}
+		return store, nil
+	}
+	store, err := postgres.Open(ctx, database)
+	if err != nil {
+		return nil, fmt.Errorf("opening PostgreSQL database %s: %w", showDatabase(database), err)
+	}
+	return store, nil
 }
 
 func databaseKind(db string) string {

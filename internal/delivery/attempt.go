@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/clock"
 	"github.com/hookshot/hookshot/webhook"
 )
 
@@ -49,25 +50,21 @@ type sender struct {
 	timeout time.Duration
 	opener  CredentialOpener
 	tokens  *tokenCache
+	clock   clock.Clock
 }
 
-// outcome is what the engine needs to know about an attempt.
-type outcome struct {
-	attempt *hookshot.Attempt
-	ok      bool
-	// staleToken: the receiver answered 401 to a cached OAuth2 token, which
-	// has been forgotten; one more attempt with a fresh token is due now.
-	staleToken bool
-}
-
-func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) outcome {
+// send makes attempt number of job and says what the answer means; the
+// attempt records why it failed.
+func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hookshot.Attempt, verdict) {
 	d, w := job.Delivery, job.Webhook
 	body := job.Payload
+	// The start is stored by the clock; the duration is measured on the
+	// machine's monotonic clock, which a setting of the clock cannot skew.
 	started := time.Now()
 	att := &hookshot.Attempt{
 		DeliveryID: d.ID,
 		Number:     number,
-		StartedAt:  started.UTC().Truncate(time.Microsecond),
+		StartedAt:  s.clock.Now(),
 		Request:    hookshot.AttemptRequest{URL: w.URL, Body: body},
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -78,14 +75,14 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) outcom
 	// credential header is recorded as redacted: the secret never reaches
 	// the attempt record.
 	stored := header.Clone()
-	out := outcome{attempt: att}
+	again := verdict{next: retry}
 
 	creds, err := s.opener.Open(w.SealedCredentials)
 	if err != nil {
 		att.Error = "cannot open the webhook's stored credentials: " + err.Error()
 		att.Request.Headers = stored
 		att.Duration = time.Since(started)
-		return out
+		return att, again
 	}
 	cachedToken := false
 	switch w.Auth.Type {
@@ -103,7 +100,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) outcom
 			att.Error = describe(err, s.timeout)
 			att.Request.Headers = stored
 			att.Duration = time.Since(started)
-			return out
+			return att, again
 		}
 		cachedToken = cached
 		header["Authorization"] = []string{"Bearer " + tok}
@@ -114,14 +111,14 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) outcom
 	if err != nil {
 		att.Error = "bad target URL: " + err.Error()
 		att.Duration = time.Since(started)
-		return out
+		return att, again
 	}
 	req.Header = header
 	resp, err := s.client.Do(req)
 	if err != nil {
 		att.Error = describe(err, s.timeout)
 		att.Duration = time.Since(started)
-		return out
+		return att, again
 	}
 	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, responseBodyCap))
 	_, _ = io.CopyN(io.Discard, resp.Body, drainCap)
@@ -130,10 +127,14 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) outcom
 	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: resp.Header, Body: respBody}
 	if readErr != nil {
 		att.Error = "reading the response: " + describe(readErr, s.timeout)
-		return out
+		return att, again
 	}
 
+	v := again
 	if d.Event == hookshot.EventValidation {
+		// An answer that fails the handshake is the receiver's considered
+		// reply: asking again would get the same.
+		v = verdict{next: giveUp}
 		echo := resp.Header.Get(s.wire.HeaderPrefix + "Hook-Secret")
 		switch {
 		case resp.StatusCode != http.StatusOK:
@@ -143,18 +144,21 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) outcom
 		case echo != d.ValidationCode:
 			att.Error = fmt.Sprintf("validation failed: the %sHook-Secret header in the response does not match the code sent", s.wire.HeaderPrefix)
 		default:
-			out.ok = true
+			v = verdict{next: succeeded}
 		}
 	} else if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		out.ok = true
+		v = verdict{next: succeeded}
 	} else {
 		att.Error = fmt.Sprintf("the receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	if resp.StatusCode == http.StatusUnauthorized && w.Auth.Type == hookshot.AuthOAuth2 {
 		s.tokens.forget(w.ID)
-		out.staleToken = cachedToken
+		if cachedToken {
+			// The token was refused, not the delivery.
+			v = verdict{next: retryNow}
+		}
 	}
-	return out
+	return att, v
 }
 
 func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte) http.Header {

@@ -6,14 +6,18 @@ package delivery
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/clock"
 )
 
 // Queue is the part of hookshot.Store the engine works through.
@@ -53,13 +57,20 @@ type Config struct {
 	Client       *http.Client
 	Credentials  CredentialOpener
 	Logger       *slog.Logger
-	// Wakeups, when set, tells of work published by other processes.
+	// Wakeups, when set, tells of work published by other processes. Once
+	// it is closed the engine stops listening and relies on its poll.
 	Wakeups <-chan struct{}
 	// Registerer, when set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
+	// Clock gives the times the engine stores and compares: when a claim
+	// is made, when an attempt started, when the next one is due. Default
+	// clock.System. Durations are measured on the machine's clock.
+	Clock clock.Clock
 }
 
-// Engine delivers webhooks. Start it once; Stop it once or more.
+// Engine delivers webhooks. Start it once; a second Start does nothing, and
+// neither does a Start after Stop: an engine does not restart. Stop may be
+// called any number of times, from any goroutine, with or without Start.
 type Engine struct {
 	cfg     Config
 	queue   Queue
@@ -69,24 +80,38 @@ type Engine struct {
 
 	wake     chan struct{}
 	results  chan *hookshot.Result
-	stopping chan struct{}
+	stopping chan struct{} // closed when Stop begins
 	loopDone chan struct{}
 	recDone  chan struct{}
 	stopOnce sync.Once
-	stopErr  error
+	stopped  chan struct{} // closed when the first Stop returns
+	stopErr  error         // what the first Stop returned
 
-	// sendCtx outlives Stop's grace period only as long as it must: Stop
-	// cancels it when the caller's deadline passes.
+	// sendCtx carries the attempts and claims; Stop cancels it when it cuts
+	// attempts short.
 	sendCtx    context.Context
 	cancelSend context.CancelFunc
-	attempts   sync.WaitGroup
+	// recordCtx carries the recording; Stop cancels it when its deadline
+	// passes, so retries against a failing store end there.
+	recordCtx    context.Context
+	cancelRecord context.CancelFunc
+	attempts     sync.WaitGroup
+	// unrecorded counts results queued or being recorded, so Stop can say
+	// how many its deadline left behind.
+	unrecorded atomic.Int64
+	// recordTries and recordPause are how often a batch is tried and the
+	// pause after the first failure (growing by as much each time).
+	recordTries int
+	recordPause time.Duration
 
 	mu          sync.Mutex
+	started     bool
+	closed      bool // Stop has begun: no attempt starts any more
 	inflight    int
 	perWebhook  map[int64]int
 	backlog     map[int64][]*hookshot.Job // claimed, waiting for a slot on their webhook
 	backlogSize int
-	interrupted []string // leases to hand back: attempts cut short by shutdown
+	handBack    []string // leases for Stop to release: attempts cut short, claims that came back after Stop began
 	// nextRetry is the earliest retry this process scheduled, so the loop
 	// wakes for it on time instead of on the next poll.
 	nextRetry time.Time
@@ -121,7 +146,11 @@ func New(q Queue, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	sendCtx, cancel := context.WithCancel(context.Background())
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	sendCtx, cancelSend := context.WithCancel(context.Background())
+	recordCtx, cancelRecord := context.WithCancel(context.Background())
 	e := &Engine{
 		cfg:   cfg,
 		queue: q,
@@ -131,17 +160,23 @@ func New(q Queue, cfg Config) *Engine {
 			timeout: cfg.Timeout,
 			opener:  cfg.Credentials,
 			tokens:  newTokenCache(cfg.Client),
+			clock:   cfg.Clock,
 		},
-		log:        cfg.Logger,
-		wake:       make(chan struct{}, 1),
-		results:    make(chan *hookshot.Result, 4*cfg.BatchSize),
-		stopping:   make(chan struct{}),
-		loopDone:   make(chan struct{}),
-		recDone:    make(chan struct{}),
-		sendCtx:    sendCtx,
-		cancelSend: cancel,
-		perWebhook: make(map[int64]int),
-		backlog:    make(map[int64][]*hookshot.Job),
+		log:          cfg.Logger,
+		wake:         make(chan struct{}, 1),
+		results:      make(chan *hookshot.Result, 4*cfg.BatchSize),
+		stopping:     make(chan struct{}),
+		loopDone:     make(chan struct{}),
+		recDone:      make(chan struct{}),
+		stopped:      make(chan struct{}),
+		sendCtx:      sendCtx,
+		cancelSend:   cancelSend,
+		recordCtx:    recordCtx,
+		cancelRecord: cancelRecord,
+		recordTries:  8,
+		recordPause:  100 * time.Millisecond,
+		perWebhook:   make(map[int64]int),
+		backlog:      make(map[int64][]*hookshot.Job),
 	}
 	e.metrics = newMetrics(cfg.Registerer, e)
 	return e
@@ -155,66 +190,141 @@ func (e *Engine) Notify() {
 	}
 }
 
-// Start runs the engine until Stop.
+// Start runs the engine until Stop. It returns at once; the work goes on
+// in the background.
 func (e *Engine) Start() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started || e.closed {
+		return
+	}
+	e.started = true
 	go e.record()
 	go e.loop()
 }
 
-// Stop stops claiming, hands back claimed deliveries not yet started, and
-// waits for attempts in flight to finish and be recorded. When ctx ends
-// first, the remaining attempts are cut short and their leases released, so
-// another process (or the next start) attempts them again at once. Safe to
-// call more than once.
+// Stop stops claiming and waits for attempts in flight to finish and be
+// recorded, then hands back the leases of claimed deliveries it did not
+// attempt.
+//
+// Stop returns by ctx's deadline. Shortly before it (a tenth of the time
+// left, at most a second) the attempts still in flight are cut short, so
+// there is time left to record what finished and to hand back the leases of
+// what did not; another process, or the next start, attempts those again
+// at once. What the deadline leaves unrecorded or not handed back, because
+// the store fails or hangs, stays leased to this process until the leases
+// run out: nothing is lost, at worst a delivery is sent twice. Stop then
+// says so in its error.
+//
+// Stop without Start returns at once. Later and concurrent calls wait for
+// the first one to finish (or for their own ctx) and return what it did.
 func (e *Engine) Stop(ctx context.Context) error {
-	e.stopOnce.Do(func() {
-		close(e.stopping)
-		<-e.loopDone
-
-		e.mu.Lock()
-		var queued []string
-		for w, jobs := range e.backlog {
-			for _, j := range jobs {
-				queued = append(queued, j.Delivery.ID)
-			}
-			delete(e.backlog, w)
-		}
-		e.backlogSize = 0
-		e.mu.Unlock()
-
-		finished := make(chan struct{})
-		go func() { e.attempts.Wait(); close(finished) }()
+	first := false
+	e.stopOnce.Do(func() { first = true })
+	if !first {
 		select {
-		case <-finished:
+		case <-e.stopped:
+			return e.stopErr
 		case <-ctx.Done():
-			e.cancelSend()
-			<-finished
+			return fmt.Errorf("waiting for the delivery engine to stop: %w", ctx.Err())
 		}
-		close(e.results)
-		<-e.recDone
-
-		e.mu.Lock()
-		queued = append(queued, e.interrupted...)
-		e.mu.Unlock()
-		if len(queued) > 0 {
-			// A fresh context: the caller's may be spent, and a lease not
-			// handed back delays these deliveries by a whole lease.
-			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := e.queue.ReleaseDeliveries(rctx, e.cfg.Owner, queued); err != nil {
-				e.stopErr = err
-				e.log.Error("releasing leases at shutdown", "count", len(queued), "err", err)
-			}
-		}
+	}
+	defer close(e.stopped)
+	e.mu.Lock()
+	e.closed = true
+	started := e.started
+	e.mu.Unlock()
+	close(e.stopping)
+	if !started {
 		e.cancelSend()
-	})
+		e.cancelRecord()
+		return nil
+	}
+	e.stopErr = e.stop(ctx)
 	return e.stopErr
+}
+
+func (e *Engine) stop(ctx context.Context) error {
+	cut, cancelCut := cutShortBefore(ctx)
+	defer cancelCut()
+	defer context.AfterFunc(cut, e.cancelSend)()
+	defer context.AfterFunc(ctx, e.cancelRecord)()
+	defer e.cancelSend()
+	defer e.cancelRecord()
+
+	var errs []error
+	// A claim in progress ends by the cut (it runs on sendCtx). Its jobs
+	// are handed back with the rest (see claim), unless the store ignores
+	// its context and answers too late: then their leases run out.
+	select {
+	case <-e.loopDone:
+	case <-ctx.Done():
+	}
+	// Attempts end by the cut, and their results are queued for recording
+	// or dropped once the deadline passes (see attempt): this wait is
+	// bounded, and nothing starts an attempt any more.
+	e.attempts.Wait()
+	close(e.results)
+	select {
+	case <-e.recDone:
+	case <-ctx.Done():
+		if n := e.unrecorded.Load(); n > 0 {
+			errs = append(errs, fmt.Errorf("%d attempts were not recorded by the deadline; their deliveries will be attempted again when their leases run out: %w", n, ctx.Err()))
+		}
+	}
+
+	e.mu.Lock()
+	queued := e.handBack
+	e.handBack = nil
+	for w, jobs := range e.backlog {
+		for _, j := range jobs {
+			queued = append(queued, j.Delivery.ID)
+		}
+		delete(e.backlog, w)
+	}
+	e.backlogSize = 0
+	e.mu.Unlock()
+	if len(queued) > 0 {
+		err := untilDone(ctx, func() error { return e.queue.ReleaseDeliveries(ctx, e.cfg.Owner, queued) })
+		if err != nil {
+			e.log.Error("handing back leases at shutdown; they will be attempted again when their leases run out", "count", len(queued), "err", err)
+			errs = append(errs, fmt.Errorf("handing back %d leases: %w", len(queued), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cutShortBefore returns a context that ends a little before ctx does: a
+// tenth of the time left, at most a second, is kept for recording and
+// handing back leases after the attempts in flight are cut short.
+func cutShortBefore(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	keep := max(0, min(time.Until(deadline)/10, time.Second))
+	return context.WithDeadline(ctx, deadline.Add(-keep))
+}
+
+// untilDone runs f and returns its error, or ctx's error if ctx ends first:
+// a store that does not honour its context must not hold up Stop. f then
+// goes on in the background and its result is dropped.
+func untilDone(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (e *Engine) loop() {
 	defer close(e.loopDone)
 	poll := time.NewTimer(e.cfg.PollInterval)
 	defer poll.Stop()
+	wakeups := e.cfg.Wakeups
 	failures := 0
 	for {
 		select {
@@ -224,6 +334,11 @@ func (e *Engine) loop() {
 		}
 		more, err := e.claim()
 		if err != nil {
+			select {
+			case <-e.stopping:
+				return // Stop cut the claim short: not the store's fault
+			default:
+			}
 			failures++
 			e.log.Error("claiming deliveries", "err", err)
 			// Back off while the store is unhappy rather than spin.
@@ -250,7 +365,13 @@ func (e *Engine) loop() {
 		case <-e.stopping:
 			return
 		case <-e.wake:
-		case <-e.cfg.Wakeups:
+		case _, ok := <-wakeups:
+			if !ok {
+				// A closed channel is always ready: listening on would
+				// claim without pause. Polling still finds the work.
+				e.log.Warn("wake-ups from other processes ended; relying on polling")
+				wakeups = nil
+			}
 		case <-poll.C:
 		}
 	}
@@ -263,7 +384,7 @@ func (e *Engine) untilNextCheck() time.Duration {
 	defer e.mu.Unlock()
 	wait := e.cfg.PollInterval
 	if !e.nextRetry.IsZero() {
-		until := time.Until(e.nextRetry)
+		until := e.nextRetry.Sub(e.cfg.Clock.Now())
 		if until <= 0 {
 			e.nextRetry = time.Time{}
 			return time.Millisecond
@@ -291,7 +412,7 @@ func (e *Engine) claim() (bool, error) {
 	limit := min(free, e.cfg.BatchSize)
 	jobs, err := e.queue.ClaimDeliveries(e.sendCtx, hookshot.Claim{
 		Owner:        e.cfg.Owner,
-		Now:          now(),
+		Now:          e.cfg.Clock.Now(),
 		LeaseFor:     e.cfg.Lease,
 		Limit:        limit,
 		SkipWebhooks: skip,
@@ -301,6 +422,15 @@ func (e *Engine) claim() (bool, error) {
 	}
 	var surplus []string
 	e.mu.Lock()
+	if e.closed {
+		// Stop began while the claim was out: nothing starts any more, so
+		// Stop hands these back with the rest.
+		for _, j := range jobs {
+			e.handBack = append(e.handBack, j.Delivery.ID)
+		}
+		e.mu.Unlock()
+		return false, nil
+	}
 	for _, j := range jobs {
 		w := j.Delivery.WebhookID
 		switch {
@@ -334,23 +464,29 @@ func (e *Engine) startLocked(j *hookshot.Job) {
 func (e *Engine) attempt(j *hookshot.Job) {
 	defer e.attempts.Done()
 	if j.Delivery.Attempts == 0 {
-		e.metrics.delay.Observe(time.Since(j.Delivery.CreatedAt).Seconds())
+		e.metrics.delay.Observe(e.cfg.Clock.Now().Sub(j.Delivery.CreatedAt).Seconds())
 	}
-	out := e.sender.send(e.sendCtx, j, j.Delivery.Attempts+1)
-	e.metrics.duration.Observe(out.attempt.Duration.Seconds())
-	if out.ok {
+	att, v := e.sender.send(e.sendCtx, j, j.Delivery.Attempts+1)
+	e.metrics.duration.Observe(att.Duration.Seconds())
+	if v.next == succeeded {
 		e.metrics.attempts.WithLabelValues("succeeded").Inc()
 	} else {
 		e.metrics.attempts.WithLabelValues("failed").Inc()
 	}
-	if !out.ok && e.sendCtx.Err() != nil {
+	if v.next != succeeded && e.sendCtx.Err() != nil {
 		// Cut short by shutdown: not the receiver's fault, so not an
 		// attempt. The lease goes back and the delivery is tried afresh.
 		e.mu.Lock()
-		e.interrupted = append(e.interrupted, j.Delivery.ID)
+		e.handBack = append(e.handBack, j.Delivery.ID)
 		e.mu.Unlock()
 	} else {
-		e.results <- e.result(j, out)
+		e.unrecorded.Add(1)
+		select {
+		case e.results <- e.result(j, att, v):
+		case <-e.recordCtx.Done():
+			// Stop's deadline has passed with the recorder stuck in the
+			// store: the lease runs out and the delivery is attempted again.
+		}
 	}
 	e.finish(j)
 }
@@ -361,7 +497,8 @@ func (e *Engine) finish(j *hookshot.Job) {
 	w := j.Delivery.WebhookID
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if q := e.backlog[w]; len(q) > 0 {
+	// Once Stop has begun, the backlog stays for Stop to hand back.
+	if q := e.backlog[w]; len(q) > 0 && !e.closed {
 		next := q[0]
 		if len(q) == 1 {
 			delete(e.backlog, w)
@@ -369,13 +506,8 @@ func (e *Engine) finish(j *hookshot.Job) {
 			e.backlog[w] = q[1:]
 		}
 		e.backlogSize--
-		select {
-		case <-e.stopping:
-			// Stop has already collected the backlog for release.
-		default:
-			e.startLocked(next)
-			return
-		}
+		e.startLocked(next)
+		return
 	}
 	e.inflight--
 	if e.perWebhook[w]--; e.perWebhook[w] <= 0 {
@@ -383,52 +515,27 @@ func (e *Engine) finish(j *hookshot.Job) {
 	}
 }
 
-// result decides what happens to the delivery after an attempt.
-func (e *Engine) result(j *hookshot.Job, out outcome) *hookshot.Result {
+// result is the delivery's new state after attempt att, judged v. It
+// keeps the earliest retry it schedules, so the loop wakes for it on time.
+func (e *Engine) result(j *hookshot.Job, att *hookshot.Attempt, v verdict) *hookshot.Result {
 	d := j.Delivery
-	t := now()
-	r := &hookshot.Result{
-		Attempt:       out.attempt,
-		WebhookID:     d.WebhookID,
-		MaxAttempts:   d.MaxAttempts,
-		NextAttemptAt: t,
-	}
-	n := out.attempt.Number
-	switch {
-	case out.ok:
-		r.Status = hookshot.DeliverySucceeded
-	case out.staleToken:
-		// The token was refused, not the delivery: try again at once with
-		// a fresh token, without spending one of the scheduled retries.
-		r.Status = hookshot.DeliveryInProgress
-		r.MaxAttempts++
-	case n < d.MaxAttempts && len(e.cfg.Schedule) > 0:
-		r.Status = hookshot.DeliveryInProgress
-		r.NextAttemptAt = t.Add(e.cfg.Schedule[min(n-1, len(e.cfg.Schedule)-1)])
+	r := resultFor(d, att, v, e.cfg.Schedule, e.cfg.Clock.Now())
+	if r.Status == hookshot.DeliveryInProgress {
 		e.mu.Lock()
 		if e.nextRetry.IsZero() || r.NextAttemptAt.Before(e.nextRetry) {
 			e.nextRetry = r.NextAttemptAt
 		}
 		e.mu.Unlock()
-	default:
-		r.Status = hookshot.DeliveryFailed
 	}
-	if d.Event == hookshot.EventValidation && r.Status != hookshot.DeliveryInProgress {
-		v := hookshot.ValidationFailed
-		if out.ok {
-			v = hookshot.ValidationPassed
-		}
-		r.Validation = &v
-	}
-	if !out.ok {
+	if v.next != succeeded {
 		status := 0
-		if out.attempt.Response != nil {
-			status = out.attempt.Response.Status
+		if att.Response != nil {
+			status = att.Response.Status
 		}
 		e.log.Info("attempt failed",
 			"delivery_id", d.ID, "webhook_id", d.WebhookID, "event", d.Event,
-			"attempt", n, "status", status, "error", out.attempt.Error,
-			"next", r.Status)
+			"attempt", att.Number, "status", status, "error", att.Error,
+			"verdict", v.next.String(), "next", r.Status)
 	}
 	return r
 }
@@ -454,20 +561,31 @@ func (e *Engine) record() {
 			}
 		}
 		e.flush(batch)
+		e.unrecorded.Add(-int64(len(batch)))
 	}
 }
 
+// flush records one batch, retrying while the store fails, until Stop's
+// deadline passes.
 func (e *Engine) flush(batch []*hookshot.Result) {
 	var err error
-	for try := 0; try < 8; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	for try := 1; ; try++ {
+		if err = e.recordCtx.Err(); err != nil {
+			break
+		}
+		ctx, cancel := context.WithTimeout(e.recordCtx, 30*time.Second)
 		err = e.queue.RecordResults(ctx, e.cfg.Owner, batch)
 		cancel()
-		if err == nil {
+		if err == nil || try >= e.recordTries {
 			break
 		}
 		e.log.Warn("recording attempts failed, retrying", "count", len(batch), "err", err)
-		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+		pause := time.NewTimer(time.Duration(try) * e.recordPause)
+		select {
+		case <-pause.C:
+		case <-e.recordCtx.Done():
+			pause.Stop()
+		}
 	}
 	if err != nil {
 		// The leases stay with this process until they run out; then the
@@ -483,6 +601,3 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 	}
 	e.Notify()
 }
-
-// now is the engine's clock, truncated to what both stores keep.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -50,6 +50,8 @@ func (c *tokenCache) token(ctx context.Context, w *hookshot.Webhook, creds hooks
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Against the machine's clock, not the engine's: x/oauth2 sets Expiry
+	// from the machine's clock when the token arrives.
 	if e.token != nil && (e.token.Expiry.IsZero() || time.Until(e.token.Expiry) > expiryMargin) {
 		return e.token.AccessToken, true, nil
 	}

@@ -44,6 +44,29 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, newStore)
 }
 
+// A change whose audit entry cannot be written is not made. The entry's
+// insert fails for real: a trigger in the test's schema raises an error.
+func TestAuditFailure(t *testing.T) {
+	storetest.RunAuditFailure(t, func(t *testing.T) (hookshot.Store, func(t *testing.T)) {
+		url := pgtest.URL(t)
+		return open(t, url), func(t *testing.T) {
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatalf("connecting: %v", err)
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, `
+				CREATE FUNCTION audit_log_broken() RETURNS trigger LANGUAGE plpgsql
+					AS $$ BEGIN RAISE EXCEPTION 'audit_log is broken by the test'; END $$;
+				CREATE TRIGGER audit_log_broken BEFORE INSERT ON audit_log
+					FOR EACH ROW EXECUTE FUNCTION audit_log_broken()`); err != nil {
+				t.Fatalf("breaking audit_log: %v", err)
+			}
+		}
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	got := postgres.Migrations()
 	if want := []string{"0001_init", "0002_accounts", "0003_sessions"}; !slices.Equal(got, want) {
@@ -102,7 +125,7 @@ func TestWakeups(t *testing.T) {
 		Validation: hookshot.Validation{Status: hookshot.ValidationPassed},
 		CreatedAt:  now, UpdatedAt: now,
 	}
-	if err := publisher.CreateWebhook(ctx, w, nil); err != nil {
+	if err := publisher.CreateWebhook(ctx, w, nil, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	// A wakeup from before the publish (there should be none) would make
@@ -175,7 +198,7 @@ func TestWakeupsReconnect(t *testing.T) {
 		Events: []string{hookshot.EventUpload}, Validation: hookshot.Validation{Status: hookshot.ValidationPending}}
 	v := &hookshot.Delivery{ID: uuid.NewString(), Event: hookshot.EventValidation, Status: hookshot.DeliveryInProgress,
 		MaxAttempts: 1, NextAttemptAt: time.Now(), ValidationCode: "c"}
-	if err := publisher.CreateWebhook(ctx, w, v); err != nil {
+	if err := publisher.CreateWebhook(ctx, w, v, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	select {
@@ -208,7 +231,7 @@ func BenchmarkClaimRecord(b *testing.B) {
 			Validation: hookshot.Validation{Status: hookshot.ValidationPassed},
 			CreatedAt:  now, UpdatedAt: now,
 		}
-		if err := s.CreateWebhook(ctx, w, nil); err != nil {
+		if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
 			b.Fatalf("CreateWebhook: %v", err)
 		}
 		hooks = append(hooks, w)

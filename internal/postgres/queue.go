@@ -2,14 +2,11 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hookshot/hookshot"
-	"github.com/hookshot/hookshot/internal/columns"
+	"github.com/hookshot/hookshot/internal/sqlstore"
 )
 
 // claimSQL leases due deliveries in one statement. SKIP LOCKED lets
@@ -19,7 +16,7 @@ import (
 // dies, the row simply becomes due again. RETURNING sees the new due
 // time, so the old one comes back as an extra column, to hand the jobs out
 // oldest due first.
-const claimSQL = `
+var claimSQL = `
 	WITH due AS (
 		SELECT id, next_attempt_at FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= $3 AND NOT (webhook_id = ANY($4))
@@ -30,137 +27,91 @@ const claimSQL = `
 	UPDATE deliveries d SET lease_owner = $1, next_attempt_at = $2
 	FROM due
 	WHERE d.id = due.id
-	RETURNING ` + qualifiedDeliveryColumns + `, due.next_attempt_at`
+	RETURNING ` + sqlstore.Qualified("d", sqlstore.DeliveryColumns) + `, due.next_attempt_at`
 
-const qualifiedDeliveryColumns = `d.id, d.webhook_id, d.study_id, d.event_id, d.event, d.status, d.attempts,
-	d.max_attempts, d.next_attempt_at, d.validation_code, d.trace_parent, d.created_at, d.updated_at`
-
-// ClaimDeliveries leases up to c.Limit deliveries due at c.Now to c.Owner
-// until c.Now+c.LeaseFor, oldest due first, and loads their webhooks and
-// event payloads in the same transaction. Times are the caller's clock,
-// never the database's.
-func (s *Store) ClaimDeliveries(ctx context.Context, c hookshot.Claim) ([]*hookshot.Job, error) {
-	if c.Limit <= 0 {
-		return nil, nil
-	}
-	now := columns.Timestamp(c.Now)
-	skip := c.SkipWebhooks
-	if skip == nil {
-		skip = []int64{} // NULL would make the NOT ... = ANY test NULL, filtering every row
-	}
-	var jobs []*hookshot.Job
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, claimSQL, c.Owner, now.Add(c.LeaseFor), now, skip, c.Limit)
-		if err != nil {
-			return fmt.Errorf("claiming: %w", err)
-		}
-		type claimed struct {
-			d   *hookshot.Delivery
-			due time.Time
-		}
-		var got []claimed
-		for rows.Next() {
-			var due time.Time
-			d, err := scanDelivery(rows, &due)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("claiming: %w", err)
-			}
-			got = append(got, claimed{d, due})
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claiming: %w", err)
-		}
-		if len(got) == 0 {
-			return nil
-		}
-		sort.Slice(got, func(i, j int) bool {
-			if !got[i].due.Equal(got[j].due) {
-				return got[i].due.Before(got[j].due)
-			}
-			return got[i].d.ID < got[j].d.ID
-		})
-
-		// One query each for the webhooks and the payloads, sent together:
-		// a batch of 256 jobs typically spans few webhooks and events.
-		var webhookIDs []int64
-		var eventIDs []string
-		seenWebhook := map[int64]bool{}
-		seenEvent := map[string]bool{}
-		for _, g := range got {
-			if !seenWebhook[g.d.WebhookID] {
-				seenWebhook[g.d.WebhookID] = true
-				webhookIDs = append(webhookIDs, g.d.WebhookID)
-			}
-			if g.d.EventID != "" && !seenEvent[g.d.EventID] {
-				seenEvent[g.d.EventID] = true
-				eventIDs = append(eventIDs, g.d.EventID)
-			}
-		}
-		batch := &pgx.Batch{}
-		batch.Queue(`SELECT `+webhookColumns+` FROM webhooks WHERE id = ANY($1)`, webhookIDs)
-		if len(eventIDs) > 0 {
-			batch.Queue(`SELECT id, payload FROM events WHERE id = ANY($1)`, eventIDs)
-		}
-		br := tx.SendBatch(ctx, batch)
-		defer br.Close()
-
-		webhooks := make(map[int64]*hookshot.Webhook, len(webhookIDs))
-		rows, err = br.Query()
-		if err != nil {
-			return fmt.Errorf("loading webhooks: %w", err)
-		}
-		for rows.Next() {
-			w, err := scanWebhook(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("loading webhooks: %w", err)
-			}
-			webhooks[w.ID] = w
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("loading webhooks: %w", err)
-		}
-		payloads := make(map[string][]byte, len(eventIDs))
-		if len(eventIDs) > 0 {
-			rows, err = br.Query()
-			if err != nil {
-				return fmt.Errorf("loading payloads: %w", err)
-			}
-			for rows.Next() {
-				var id string
-				var payload []byte
-				if err := rows.Scan(&id, &payload); err != nil {
-					rows.Close()
-					return fmt.Errorf("loading payloads: %w", err)
-				}
-				payloads[id] = payload
-			}
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("loading payloads: %w", err)
-			}
-		}
-
-		jobs = make([]*hookshot.Job, 0, len(got))
-		for _, g := range got {
-			// The claimed rows are locked, so their webhooks cannot be
-			// deleted under this transaction (the cascade would wait).
-			w := webhooks[g.d.WebhookID]
-			if w == nil {
-				return fmt.Errorf("delivery %s: webhook %d vanished while claimed", g.d.ID, g.d.WebhookID)
-			}
-			payload := payloads[g.d.EventID]
-			if g.d.Event == hookshot.EventValidation {
-				payload = hookshot.ValidationBody(g.d.WebhookID, g.d.ValidationCode)
-			}
-			jobs = append(jobs, &hookshot.Job{Delivery: g.d, Webhook: w, Payload: payload})
-		}
-		return br.Close()
-	})
+// ClaimDue leases due deliveries with claimSQL. The claimed rows stay
+// locked until tx ends, so their webhooks cannot be deleted under it (the
+// cascade would wait).
+func (e *engine) ClaimDue(ctx context.Context, tx sqlstore.Querier, c hookshot.Claim) ([]*hookshot.Delivery, error) {
+	rows, err := tx.Query(ctx, claimSQL, c.Owner, c.Now.Add(c.LeaseFor), c.Now, e.Int64s(c.SkipWebhooks), c.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: claiming deliveries for %s: %w", c.Owner, err)
+		return nil, err
 	}
-	return jobs, nil
+	defer rows.Close()
+	type claimed struct {
+		d   *hookshot.Delivery
+		due time.Time
+	}
+	var got []claimed
+	for rows.Next() {
+		var due time.Time
+		d, err := sqlstore.ScanDelivery(e, rows, e.ScanTime(&due))
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, claimed{d, due})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(got, func(i, j int) bool {
+		if !got[i].due.Equal(got[j].due) {
+			return got[i].due.Before(got[j].due)
+		}
+		return got[i].d.ID < got[j].d.ID
+	})
+	ds := make([]*hookshot.Delivery, len(got))
+	for i, g := range got {
+		ds[i] = g.d
+	}
+	return ds, nil
+}
+
+// InsertDeliveries inserts ds in one statement over arrays. The webhooks
+// are locked FOR KEY SHARE first: a webhook deleted by a concurrent
+// transaction then drops its deliveries here instead of failing the whole
+// insert on the foreign key.
+func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds []*hookshot.Delivery) ([]string, error) {
+	n := len(ds)
+	var (
+		ids, events, statuses, traces = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		eventIDs, codes               = make([]*string, n), make([]*string, n)
+		webhookIDs, studyIDs          = make([]int64, n), make([]int64, n)
+		attempts, maxAttempts         = make([]int32, n), make([]int32, n)
+		due, created, updated         = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, d := range ds {
+		ids[i], webhookIDs[i], studyIDs[i] = d.ID, d.WebhookID, d.StudyID
+		eventIDs[i], events[i], statuses[i] = nullString(d.EventID), d.Event, string(d.Status)
+		attempts[i], maxAttempts[i] = int32(d.Attempts), int32(d.MaxAttempts)
+		due[i], codes[i], traces[i] = d.NextAttemptAt, nullString(d.ValidationCode), d.TraceParent
+		created[i], updated[i] = d.CreatedAt, d.UpdatedAt
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
+			next_attempt_at, validation_code, trace_parent, created_at, updated_at)
+		SELECT r.* FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+				$7::int[], $8::int[], $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[],
+				$13::timestamptz[])
+			AS r(id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
+				next_attempt_at, validation_code, trace_parent, created_at, updated_at)
+		WHERE r.webhook_id IN (SELECT id FROM webhooks WHERE id = ANY($2) FOR KEY SHARE)
+		RETURNING id`,
+		ids, webhookIDs, studyIDs, eventIDs, events, statuses, attempts, maxAttempts, due, codes, traces,
+		created, updated)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	inserted := make([]string, 0, n)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		inserted = append(inserted, id)
+	}
+	return inserted, rows.Err()
 }
 
 // recordSQL stores a batch of results in one statement over arrays, so a
@@ -215,16 +166,8 @@ const recordSQL = `
 	FROM upd
 	WHERE upd.validation IS NOT NULL AND w.id = upd.webhook_id AND w.validation_delivery_id = upd.id`
 
-// RecordResults stores each result's attempt and moves its delivery on,
-// and a validation delivery's webhook, in one statement (see recordSQL).
-// A delivery's updated_at becomes the time its attempt ended; a webhook's
-// Validation.CheckedAt becomes the time its validation attempt started,
-// which is when the answer's request went out and the only time every
-// attempt has, answered or not.
-func (s *Store) RecordResults(ctx context.Context, owner string, results []*hookshot.Result) error {
-	if len(results) == 0 {
-		return nil
-	}
+// RecordResults stores the results in one statement (see recordSQL).
+func (e *engine) RecordResults(ctx context.Context, owner string, results []sqlstore.EncodedResult) error {
 	n := len(results)
 	var (
 		ids, urls, reqHeaders, errs, statuses = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -237,40 +180,19 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 	)
 	for i, r := range results {
 		a := r.Attempt
-		if a == nil {
-			return fmt.Errorf("postgres: recording results for %s: result %d has no attempt", owner, i)
-		}
-		a.StartedAt = columns.Timestamp(a.StartedAt)
 		ids[i], numbers[i], started[i] = a.DeliveryID, int32(a.Number), a.StartedAt
 		durations[i] = a.Duration.Microseconds()
-		urls[i], reqBodies[i], errs[i] = a.Request.URL, a.Request.Body, a.Error
-		h, err := columns.Headers(a.Request.Headers)
-		if err != nil {
-			return fmt.Errorf("postgres: recording attempt %d of delivery %s: encoding request headers: %w", a.Number, a.DeliveryID, err)
-		}
-		reqHeaders[i] = h
-		if resp := a.Response; resp != nil {
-			status := int32(resp.Status)
-			respStatuses[i] = &status
-			h, err := columns.Headers(resp.Headers)
-			if err != nil {
-				return fmt.Errorf("postgres: recording attempt %d of delivery %s: encoding response headers: %w", a.Number, a.DeliveryID, err)
-			}
-			respHeaders[i] = &h
-			respBodies[i] = resp.Body
-		}
-		statuses[i], maxAttempts[i], due[i] = string(r.Status), int32(r.MaxAttempts), columns.Timestamp(r.NextAttemptAt)
+		urls[i], reqHeaders[i], reqBodies[i], errs[i] = a.Request.URL, r.RequestHeaders, a.Request.Body, a.Error
+		respStatuses[i], respHeaders[i], respBodies[i] = r.ResponseStatus, r.ResponseHeaders, r.ResponseBody
+		statuses[i], maxAttempts[i], due[i] = string(r.Status), int32(r.MaxAttempts), r.NextAttemptAt
 		if r.Validation != nil {
 			v := string(*r.Validation)
 			validations[i] = &v
 		}
 	}
-	_, err := s.pool.Exec(ctx, recordSQL, owner, ids, numbers, started, durations, urls, reqHeaders,
+	_, err := e.pool.Exec(ctx, recordSQL, owner, ids, numbers, started, durations, urls, reqHeaders,
 		reqBodies, respStatuses, respHeaders, respBodies, errs, statuses, maxAttempts, due, validations)
-	if err != nil {
-		return fmt.Errorf("postgres: recording %d results for %s: %w", n, owner, err)
-	}
-	return nil
+	return err
 }
 
 // ReleaseDeliveries hands owner's leases on ids back. A released delivery
@@ -278,15 +200,16 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 // the claimant's own clock is not known here, and updated_at is a time of
 // that clock no later than when the delivery first fell due, so whoever
 // claims next, with whatever clock skew, finds it due at once.
-func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err := s.pool.Exec(ctx, `
+func (e *engine) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
+	_, err := e.pool.Exec(ctx, `
 		UPDATE deliveries SET lease_owner = NULL, next_attempt_at = least(now(), updated_at)
 		WHERE id = ANY($2) AND lease_owner = $1 AND status = 'in_progress'`, owner, ids)
-	if err != nil {
-		return fmt.Errorf("postgres: releasing %d deliveries of %s: %w", len(ids), owner, err)
+	return err
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
 	}
-	return nil
+	return &s
 }

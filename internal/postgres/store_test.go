@@ -29,7 +29,7 @@ func passedWebhook(t *testing.T, s hookshot.Store, study int64) *hookshot.Webhoo
 		Active:       true, Validation: hookshot.Validation{Status: hookshot.ValidationPassed},
 		CreatedAt: base, UpdatedAt: base,
 	}
-	if err := s.CreateWebhook(context.Background(), w, nil); err != nil {
+	if err := s.CreateWebhook(context.Background(), w, nil, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	return w
@@ -162,16 +162,16 @@ func TestQueueRoundTrip(t *testing.T) {
 	}
 
 	// Resend.
-	if _, err := s.ResendDelivery(ctx, w.ID, d.ID, base); !errors.Is(err, hookshot.ErrDeliveryInProgress) {
+	if _, err := s.ResendDelivery(ctx, w.ID, d.ID, base, nil); !errors.Is(err, hookshot.ErrDeliveryInProgress) {
 		t.Fatalf("resend in progress: %v", err)
 	}
-	if _, err := s.ResendDelivery(ctx, w.ID, "nope", base); !errors.Is(err, hookshot.ErrNotFound) {
+	if _, err := s.ResendDelivery(ctx, w.ID, "nope", base, nil); !errors.Is(err, hookshot.ErrNotFound) {
 		t.Fatalf("resend missing: %v", err)
 	}
 
 	// Deleting the webhook takes the deliveries along; a result for one
 	// of them is skipped.
-	if err := s.DeleteWebhook(ctx, 1, w.ID); err != nil {
+	if err := s.DeleteWebhook(ctx, 1, w.ID, nil); err != nil {
 		t.Fatalf("DeleteWebhook: %v", err)
 	}
 	record("b", 3, hookshot.DeliverySucceeded)
@@ -187,7 +187,7 @@ func TestValidationDelivery(t *testing.T) {
 		Events: []string{hookshot.EventUpload}, Active: true, Validation: hookshot.Validation{Status: hookshot.ValidationPending}}
 	v := &hookshot.Delivery{ID: uuid.NewString(), StudyID: 3, Event: hookshot.EventValidation, Status: hookshot.DeliveryInProgress,
 		MaxAttempts: 1, NextAttemptAt: base, ValidationCode: "code", CreatedAt: base, UpdatedAt: base}
-	if err := s.CreateWebhook(ctx, w, v); err != nil {
+	if err := s.CreateWebhook(ctx, w, v, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	if w.ID == 0 || v.WebhookID != w.ID || w.Validation.DeliveryID != v.ID || w.CreatedAt.IsZero() {

@@ -76,9 +76,9 @@ func (s *Service) accountStore() (hookshot.AccountStore, error) {
 	return s.accounts, nil
 }
 
-// audit appends an entry to the audit trail. A store without accounts
-// keeps no audit trail.
-func (s *Service) audit(ctx context.Context, actor *hookshot.Principal, action string, studyID int64, target, detail string) error {
+// entry is the audit entry of a change by actor, for the store to write
+// with the change. A store without accounts keeps no audit trail: nil.
+func (s *Service) entry(actor *hookshot.Principal, action string, studyID int64, target, detail string) *hookshot.AuditEntry {
 	if s.accounts == nil {
 		return nil
 	}
@@ -86,13 +86,7 @@ func (s *Service) audit(ctx context.Context, actor *hookshot.Principal, action s
 	if actor != nil && actor.Name != "" {
 		name = actor.Name
 	}
-	e := &hookshot.AuditEntry{At: now(), Actor: name, Action: action, StudyID: studyID, Target: target, Detail: detail}
-	if err := s.accounts.AppendAudit(ctx, e); err != nil {
-		// The change is made; failing loudly is still right for a trail
-		// that must be complete.
-		return fmt.Errorf("recording %s %s in the audit trail: %w", action, target, err)
-	}
-	return nil
+	return &hookshot.AuditEntry{At: now(), Actor: name, Action: action, StudyID: studyID, Target: target, Detail: detail}
 }
 
 // Authenticate turns an API token into the Principal of its account, with
@@ -222,18 +216,16 @@ func (s *Service) CreateAccount(ctx context.Context, actor *hookshot.Principal, 
 	}
 	a.CreatedAt = now()
 	a.UpdatedAt = a.CreatedAt
-	if err := as.CreateAccount(ctx, a); err != nil {
-		if errors.Is(err, hookshot.ErrConflict) {
-			return nil, &hookshot.Error{Code: hookshot.EConflict, Message: fmt.Sprintf("An account with the email %s exists already.", email),
-				FieldErrors: []hookshot.FieldError{{Field: "email", Message: "is taken by another account"}}}
-		}
-		return nil, err
-	}
 	detail := "email " + email + "; " + grants(a)
 	if a.PasswordHash != "" {
 		detail += "; with a password"
 	}
-	if err := s.audit(ctx, actor, hookshot.AuditCreated, 0, accountTarget(a.ID), detail); err != nil {
+	e := s.entry(actor, hookshot.AuditCreated, 0, "account "+hookshot.AuditNewID, detail)
+	if err := as.CreateAccount(ctx, a, e); err != nil {
+		if errors.Is(err, hookshot.ErrConflict) {
+			return nil, &hookshot.Error{Code: hookshot.EConflict, Message: fmt.Sprintf("An account with the email %s exists already.", email),
+				FieldErrors: []hookshot.FieldError{{Field: "email", Message: "is taken by another account"}}}
+		}
 		return nil, err
 	}
 	return a, nil
@@ -275,11 +267,8 @@ func (s *Service) UpdateAccount(ctx context.Context, actor *hookshot.Principal, 
 	t := now()
 	if p.Admin != nil || p.PublishAll != nil || p.Publish != nil || p.Manage != nil {
 		a.UpdatedAt = t
-		if err := as.UpdateAccount(ctx, a); err != nil {
+		if err := as.UpdateAccount(ctx, a, s.entry(actor, hookshot.AuditChanged, 0, accountTarget(id), grants(a))); err != nil {
 			return nil, notFound(err, "Account %d does not exist.", id)
-		}
-		if err := s.audit(ctx, actor, hookshot.AuditChanged, 0, accountTarget(id), grants(a)); err != nil {
-			return nil, err
 		}
 	}
 	if p.Password != nil {
@@ -289,17 +278,14 @@ func (s *Service) UpdateAccount(ctx context.Context, actor *hookshot.Principal, 
 				return nil, err
 			}
 		}
-		if err := as.SetPassword(ctx, id, hash, t); err != nil {
-			return nil, notFound(err, "Account %d does not exist.", id)
-		}
-		a.PasswordHash, a.UpdatedAt = hash, t
 		detail := "password set"
 		if hash == "" {
 			detail = "password removed"
 		}
-		if err := s.audit(ctx, actor, hookshot.AuditPassword, 0, accountTarget(id), detail); err != nil {
-			return nil, err
+		if err := as.SetPassword(ctx, id, hash, t, s.entry(actor, hookshot.AuditPassword, 0, accountTarget(id), detail)); err != nil {
+			return nil, notFound(err, "Account %d does not exist.", id)
 		}
+		a.PasswordHash, a.UpdatedAt = hash, t
 	}
 	return a, nil
 }
@@ -314,10 +300,10 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *hookshot.Principal, 
 	if err != nil {
 		return err
 	}
-	if err := as.DeleteAccount(ctx, id); err != nil {
+	if err := as.DeleteAccount(ctx, id, s.entry(actor, hookshot.AuditDeleted, 0, accountTarget(id), "email "+a.Email)); err != nil {
 		return notFound(err, "Account %d does not exist.", id)
 	}
-	return s.audit(ctx, actor, hookshot.AuditDeleted, 0, accountTarget(id), "email "+a.Email)
+	return nil
 }
 
 // CreateToken creates an API token for an account and returns it with its
@@ -355,15 +341,13 @@ func (s *Service) CreateToken(ctx context.Context, actor *hookshot.Principal, ac
 		e := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		tok.ExpiresAt = &e
 	}
-	if err := as.CreateToken(ctx, tok, hashToken(secret)); err != nil {
-		return nil, "", notFound(err, "Account %d does not exist.", accountID)
-	}
 	detail := "name " + strconv.Quote(name)
 	if tok.ExpiresAt != nil {
 		detail += "; expires " + tok.ExpiresAt.Format(time.RFC3339)
 	}
-	if err := s.audit(ctx, actor, hookshot.AuditCreated, 0, tokenTarget(accountID, tok.ID), detail); err != nil {
-		return nil, "", err
+	e := s.entry(actor, hookshot.AuditCreated, 0, tokenTarget(accountID, hookshot.AuditNewID), detail)
+	if err := as.CreateToken(ctx, tok, hashToken(secret), e); err != nil {
+		return nil, "", notFound(err, "Account %d does not exist.", accountID)
 	}
 	return tok, secret, nil
 }
@@ -387,15 +371,20 @@ func (s *Service) RevokeToken(ctx context.Context, actor *hookshot.Principal, ac
 	if err != nil {
 		return nil, err
 	}
-	t := now()
-	tok, err := as.RevokeToken(ctx, accountID, id, t)
+	// The entry, which goes in with the change, names the token; tokens
+	// are never renamed.
+	tokens, err := as.Tokens(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(tokens, func(t *hookshot.Token) bool { return t.ID == id })
+	if i < 0 {
+		return nil, hookshot.Errorf(hookshot.ENotFound, "Token %d does not exist for account %d.", id, accountID)
+	}
+	e := s.entry(actor, hookshot.AuditRevoked, 0, tokenTarget(accountID, strconv.FormatInt(id, 10)), "name "+strconv.Quote(tokens[i].Name))
+	tok, err := as.RevokeToken(ctx, accountID, id, now(), e)
 	if err != nil {
 		return nil, notFound(err, "Token %d does not exist for account %d.", id, accountID)
-	}
-	if tok.RevokedAt != nil && tok.RevokedAt.Equal(t) {
-		if err := s.audit(ctx, actor, hookshot.AuditRevoked, 0, tokenTarget(accountID, id), "name "+strconv.Quote(tok.Name)); err != nil {
-			return nil, err
-		}
 	}
 	return tok, nil
 }
@@ -437,8 +426,10 @@ func (s *Service) Audit(ctx context.Context, q AuditQuery) ([]*hookshot.AuditEnt
 
 func accountTarget(id int64) string { return fmt.Sprintf("account %d", id) }
 
-func tokenTarget(accountID, id int64) string {
-	return fmt.Sprintf("token %d of account %d", id, accountID)
+// tokenTarget names a token of an account; id is a number or
+// hookshot.AuditNewID.
+func tokenTarget(accountID int64, id string) string {
+	return fmt.Sprintf("token %s of account %d", id, accountID)
 }
 
 // grants describes an account's grants for the audit trail.

@@ -136,7 +136,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	secret2 = service.TokenPrefix + "expired-token-for-the-test"
 	sum := sha256.Sum256([]byte(secret2))
-	if err := store.CreateToken(ctx, &hookshot.Token{AccountID: a.ID, Name: "old", ExpiresAt: &past}, sum[:]); err != nil {
+	if err := store.CreateToken(ctx, &hookshot.Token{AccountID: a.ID, Name: "old", ExpiresAt: &past}, sum[:], nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Authenticate(ctx, secret2); hookshot.ErrorCode(err) != hookshot.EUnauthorized || !strings.Contains(err.Error(), "expired") {
@@ -148,7 +148,8 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil || len(entries) != 2 || next == "" {
 		t.Fatalf("Audit = %d entries, %q, %v", len(entries), next, err)
 	}
-	if entries[0].Action != hookshot.AuditRevoked || entries[0].Target != "token 1 of account 1" || entries[1].Action != hookshot.AuditChanged {
+	if entries[0].Action != hookshot.AuditRevoked || entries[0].Target != "token 1 of account 1" || entries[0].Detail != `name "ci"` ||
+		entries[1].Action != hookshot.AuditChanged {
 		t.Fatalf("newest entries %+v %+v", entries[0], entries[1])
 	}
 	rest, next, err := svc.Audit(ctx, service.AuditQuery{Cursor: next})

@@ -221,7 +221,8 @@ func (s *Service) Resend(ctx context.Context, actor *hookshot.Principal, studyID
 	if _, _, err := s.Delivery(ctx, studyID, webhookID, id); err != nil {
 		return nil, err
 	}
-	d, err := s.store.ResendDelivery(ctx, webhookID, strings.ToLower(id), now())
+	id = strings.ToLower(id)
+	d, err := s.store.ResendDelivery(ctx, webhookID, id, now(), s.entry(actor, hookshot.AuditResent, studyID, "delivery "+id, webhookTarget(webhookID)))
 	if errors.Is(err, hookshot.ErrDeliveryInProgress) {
 		return nil, hookshot.Errorf(hookshot.EConflict, "Delivery %s is still in progress; it can be resent once it has succeeded or failed.", id)
 	}
@@ -229,8 +230,5 @@ func (s *Service) Resend(ctx context.Context, actor *hookshot.Principal, studyID
 		return nil, notFound(err, "Delivery %s does not exist for webhook %d.", id, webhookID)
 	}
 	s.notify()
-	if err := s.audit(ctx, actor, hookshot.AuditResent, studyID, "delivery "+d.ID, webhookTarget(webhookID)); err != nil {
-		return nil, err
-	}
 	return d, nil
 }

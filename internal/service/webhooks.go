@@ -102,13 +102,11 @@ func (s *Service) CreateWebhook(ctx context.Context, actor *hookshot.Principal, 
 		UpdatedAt:         t,
 	}
 	d := s.validationDelivery(w)
-	if err := s.store.CreateWebhook(ctx, w, d); err != nil {
+	e := s.entry(actor, hookshot.AuditCreated, studyID, "webhook "+hookshot.AuditNewID, "events "+strings.Join(w.Events, ", "))
+	if err := s.store.CreateWebhook(ctx, w, d, e); err != nil {
 		return nil, err
 	}
 	s.notify()
-	if err := s.audit(ctx, actor, hookshot.AuditCreated, studyID, webhookTarget(w.ID), "events "+strings.Join(w.Events, ", ")); err != nil {
-		return nil, err
-	}
 	return w, nil
 }
 
@@ -181,14 +179,11 @@ func (s *Service) UpdateWebhook(ctx context.Context, actor *hookshot.Principal, 
 		w.Validation = hookshot.Validation{Status: hookshot.ValidationPending, DeliveryID: d.ID}
 	}
 	w.UpdatedAt = now()
-	if err := s.store.UpdateWebhook(ctx, w, d); err != nil {
+	if err := s.store.UpdateWebhook(ctx, w, d, s.entry(actor, hookshot.AuditChanged, studyID, webhookTarget(id), p.fields())); err != nil {
 		return nil, err
 	}
 	if d != nil {
 		s.notify()
-	}
-	if err := s.audit(ctx, actor, hookshot.AuditChanged, studyID, webhookTarget(id), p.fields()); err != nil {
-		return nil, err
 	}
 	return w, nil
 }
@@ -222,13 +217,11 @@ func (s *Service) ValidateWebhook(ctx context.Context, actor *hookshot.Principal
 	d := s.validationDelivery(w)
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationPending, DeliveryID: d.ID}
 	w.UpdatedAt = now()
-	if err := s.store.UpdateWebhook(ctx, w, d); err != nil {
+	e := s.entry(actor, hookshot.AuditValidated, studyID, webhookTarget(id), "validation delivery "+d.ID)
+	if err := s.store.UpdateWebhook(ctx, w, d, e); err != nil {
 		return nil, nil, err
 	}
 	s.notify()
-	if err := s.audit(ctx, actor, hookshot.AuditValidated, studyID, webhookTarget(id), "validation delivery "+d.ID); err != nil {
-		return nil, nil, err
-	}
 	return w, d, nil
 }
 
@@ -245,14 +238,11 @@ func (s *Service) SetActive(ctx context.Context, actor *hookshot.Principal, stud
 	}
 	w.Active = active
 	w.UpdatedAt = now()
-	if err := s.store.UpdateWebhook(ctx, w, nil); err != nil {
-		return nil, err
-	}
 	action := hookshot.AuditDisabled
 	if active {
 		action = hookshot.AuditEnabled
 	}
-	if err := s.audit(ctx, actor, action, studyID, webhookTarget(id), ""); err != nil {
+	if err := s.store.UpdateWebhook(ctx, w, nil, s.entry(actor, action, studyID, webhookTarget(id), "")); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -260,10 +250,10 @@ func (s *Service) SetActive(ctx context.Context, actor *hookshot.Principal, stud
 
 // DeleteWebhook removes a webhook with its deliveries and their attempts.
 func (s *Service) DeleteWebhook(ctx context.Context, actor *hookshot.Principal, studyID, id int64) error {
-	if err := s.store.DeleteWebhook(ctx, studyID, id); err != nil {
+	if err := s.store.DeleteWebhook(ctx, studyID, id, s.entry(actor, hookshot.AuditDeleted, studyID, webhookTarget(id), "")); err != nil {
 		return notFound(err, "Webhook %d does not exist in study %d.", id, studyID)
 	}
-	return s.audit(ctx, actor, hookshot.AuditDeleted, studyID, webhookTarget(id), "")
+	return nil
 }
 
 func (s *Service) validationDelivery(w *hookshot.Webhook) *hookshot.Delivery {

@@ -3,14 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookshot/hookshot"
-	"github.com/hookshot/hookshot/internal/columns"
+	"github.com/hookshot/hookshot/internal/sqlstore"
 )
 
 // The queue's statements, prepared once (see prepare). Lists of ids are
@@ -24,7 +22,7 @@ const (
 	// new due time, and jobs are handed out in the order of the old one;
 	// the write transaction holds the lock between them.
 	claimSelectSQL = `
-		SELECT rowid, ` + deliveryColumns + ` FROM deliveries
+		SELECT ` + sqlstore.DeliveryColumns + `, rowid FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= ?1
 			AND webhook_id NOT IN (SELECT value FROM json_each(?2))
 		ORDER BY next_attempt_at
@@ -35,8 +33,15 @@ const (
 	claimUpdateSQL = `
 		UPDATE deliveries SET lease_owner = ?1, next_attempt_at = ?2
 		WHERE rowid IN (SELECT value FROM json_each(?3))`
-	loadWebhooksSQL = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id IN (SELECT value FROM json_each(?1))`
-	loadPayloadsSQL = `SELECT id, payload FROM events WHERE id IN (SELECT value FROM json_each(?1))`
+
+	// insertDeliverySQL inserts a delivery unless its webhook is gone. The
+	// write lock held since BEGIN keeps the webhook from going between
+	// the check and the insert.
+	insertDeliverySQL = `
+		INSERT INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
+			next_attempt_at, validation_code, trace_parent, created_at, updated_at)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
+		WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)`
 
 	// recordAttemptSQL stores an attempt unless its delivery is gone, in
 	// which case it changes no row:
@@ -93,204 +98,106 @@ const (
 		WHERE id IN (SELECT value FROM json_each(?2)) AND lease_owner = ?3 AND status = 'in_progress'`
 )
 
+// statements pairs each prepared statement with its SQL.
+func (e *engine) statements() map[**sql.Stmt]string {
+	return map[**sql.Stmt]string{
+		&e.claimSelect:      claimSelectSQL,
+		&e.claimUpdate:      claimUpdateSQL,
+		&e.insertDelivery:   insertDeliverySQL,
+		&e.recordAttempt:    recordAttemptSQL,
+		&e.recordDelivery:   recordDeliverySQL,
+		&e.recordValidation: recordValidationSQL,
+		&e.release:          releaseSQL,
+	}
+}
+
 // prepare prepares the queue's statements on the write connection. Since
 // that pool has one connection, tx.StmtContext finds each statement
 // already prepared on it, and a claim or a batch of results costs no
 // parsing or planning.
-func (s *Store) prepare(ctx context.Context) error {
-	for _, p := range []struct {
-		stmt  **sql.Stmt
-		query string
-	}{
-		{&s.claimSelect, claimSelectSQL},
-		{&s.claimUpdate, claimUpdateSQL},
-		{&s.loadWebhooks, loadWebhooksSQL},
-		{&s.loadPayloads, loadPayloadsSQL},
-		{&s.recordAttempt, recordAttemptSQL},
-		{&s.recordDelivery, recordDeliverySQL},
-		{&s.recordValidation, recordValidationSQL},
-		{&s.release, releaseSQL},
-	} {
-		stmt, err := s.write.PrepareContext(ctx, p.query)
+func (e *engine) prepare(ctx context.Context) error {
+	for stmt, query := range e.statements() {
+		st, err := e.write.PrepareContext(ctx, query)
 		if err != nil {
-			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(p.query), " "), err)
+			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(query), " "), err)
 		}
-		*p.stmt = stmt
+		*stmt = st
 	}
 	return nil
 }
 
-// ClaimDeliveries leases up to c.Limit deliveries due at c.Now to c.Owner
-// until c.Now+c.LeaseFor, oldest due first, and loads their webhooks and
-// event payloads in the same transaction, one query each. The jobs'
-// deliveries show the end of the lease as NextAttemptAt.
-func (s *Store) ClaimDeliveries(ctx context.Context, c hookshot.Claim) ([]*hookshot.Job, error) {
-	if c.Limit <= 0 {
+// ClaimDue selects and leases due deliveries in tx (see claimSelectSQL).
+func (e *engine) ClaimDue(ctx context.Context, tx sqlstore.Querier, c hookshot.Claim) ([]*hookshot.Delivery, error) {
+	leaseEnd := sqlstore.Timestamp(c.Now.Add(c.LeaseFor))
+	rows, err := e.stmt(ctx, tx, e.claimSelect).QueryContext(ctx, c.Now.UnixMicro(), int64List(c.SkipWebhooks), c.Limit)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		claimed []*hookshot.Delivery
+		rowids  []int64
+	)
+	for rows.Next() {
+		var rowid int64
+		d, err := sqlstore.ScanDelivery(e, rows, &rowid)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.NextAttemptAt = leaseEnd
+		claimed = append(claimed, d)
+		rowids = append(rowids, rowid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(claimed) == 0 {
 		return nil, nil
 	}
-	now := columns.Timestamp(c.Now)
-	leaseEnd := now.Add(c.LeaseFor)
-	var jobs []*hookshot.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.StmtContext(ctx, s.claimSelect).QueryContext(ctx, micros(now), int64List(c.SkipWebhooks), c.Limit)
-		if err != nil {
-			return fmt.Errorf("selecting due deliveries: %w", err)
-		}
-		var (
-			claimed    []*hookshot.Delivery
-			rowids     []int64
-			webhookIDs []int64
-			eventIDs   []string
-			seenHook   = map[int64]bool{}
-			seenEvent  = map[string]bool{}
-		)
-		for rows.Next() {
-			var rowid int64
-			d, err := scanDelivery(rows, &rowid)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("selecting due deliveries: %w", err)
-			}
-			d.NextAttemptAt = leaseEnd
-			claimed = append(claimed, d)
-			rowids = append(rowids, rowid)
-			if !seenHook[d.WebhookID] {
-				seenHook[d.WebhookID] = true
-				webhookIDs = append(webhookIDs, d.WebhookID)
-			}
-			if d.EventID != "" && !seenEvent[d.EventID] {
-				seenEvent[d.EventID] = true
-				eventIDs = append(eventIDs, d.EventID)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("selecting due deliveries: %w", err)
-		}
-		if len(claimed) == 0 {
-			return nil
-		}
-		if _, err := tx.StmtContext(ctx, s.claimUpdate).ExecContext(ctx, c.Owner, micros(leaseEnd), int64List(rowids)); err != nil {
-			return fmt.Errorf("leasing: %w", err)
-		}
-
-		webhooks := make(map[int64]*hookshot.Webhook, len(webhookIDs))
-		rows, err = tx.StmtContext(ctx, s.loadWebhooks).QueryContext(ctx, int64List(webhookIDs))
-		if err != nil {
-			return fmt.Errorf("loading webhooks: %w", err)
-		}
-		for rows.Next() {
-			w, err := scanWebhook(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("loading webhooks: %w", err)
-			}
-			webhooks[w.ID] = w
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("loading webhooks: %w", err)
-		}
-		payloads := make(map[string][]byte, len(eventIDs))
-		if len(eventIDs) > 0 {
-			list, err := json.Marshal(eventIDs)
-			if err != nil {
-				return fmt.Errorf("loading payloads: %w", err)
-			}
-			rows, err := tx.StmtContext(ctx, s.loadPayloads).QueryContext(ctx, string(list))
-			if err != nil {
-				return fmt.Errorf("loading payloads: %w", err)
-			}
-			for rows.Next() {
-				var id string
-				var payload []byte
-				if err := rows.Scan(&id, &payload); err != nil {
-					rows.Close()
-					return fmt.Errorf("loading payloads: %w", err)
-				}
-				payloads[id] = payload
-			}
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("loading payloads: %w", err)
-			}
-		}
-
-		jobs = make([]*hookshot.Job, 0, len(claimed))
-		for _, d := range claimed {
-			// The foreign key and the write lock held since the select
-			// guarantee the webhook; its absence means a corrupt file.
-			w := webhooks[d.WebhookID]
-			if w == nil {
-				return fmt.Errorf("delivery %s: webhook %d is missing", d.ID, d.WebhookID)
-			}
-			payload := payloads[d.EventID]
-			if d.Event == hookshot.EventValidation {
-				payload = hookshot.ValidationBody(d.WebhookID, d.ValidationCode)
-			}
-			jobs = append(jobs, &hookshot.Job{Delivery: d, Webhook: w, Payload: payload})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claiming deliveries for %s: %w", c.Owner, err)
+	if _, err := e.stmt(ctx, tx, e.claimUpdate).ExecContext(ctx, c.Owner, leaseEnd.UnixMicro(), int64List(rowids)); err != nil {
+		return nil, fmt.Errorf("leasing: %w", err)
 	}
-	return jobs, nil
+	return claimed, nil
 }
 
-// RecordResults stores each result's attempt and moves its delivery on,
-// and a validation delivery's webhook, in one transaction (see the
-// record*SQL statements for the rules). A delivery's updated_at becomes
-// the time its attempt ended; a webhook's Validation.CheckedAt becomes the
-// time its validation attempt started, which is when the answer's request
-// went out and the only time every attempt has, answered or not.
-func (s *Store) RecordResults(ctx context.Context, owner string, results []*hookshot.Result) error {
-	if len(results) == 0 {
-		return nil
-	}
-	// Encode outside the transaction, which holds the write lock.
-	type encoded struct {
-		reqHeaders  string
-		respHeaders sql.NullString
-		respStatus  sql.NullInt64
-		respBody    []byte
-	}
-	enc := make([]encoded, len(results))
-	for i, r := range results {
-		a := r.Attempt
-		if a == nil {
-			return fmt.Errorf("sqlite: recording results for %s: result %d has no attempt", owner, i)
-		}
-		a.StartedAt = columns.Timestamp(a.StartedAt)
-		h, err := columns.Headers(a.Request.Headers)
-		if err != nil {
-			return fmt.Errorf("sqlite: recording attempt %d of delivery %s: encoding request headers: %w", a.Number, a.DeliveryID, err)
-		}
-		enc[i].reqHeaders = h
-		if resp := a.Response; resp != nil {
-			h, err := columns.Headers(resp.Headers)
-			if err != nil {
-				return fmt.Errorf("sqlite: recording attempt %d of delivery %s: encoding response headers: %w", a.Number, a.DeliveryID, err)
-			}
-			enc[i].respHeaders = sql.NullString{String: h, Valid: true}
-			enc[i].respStatus = sql.NullInt64{Int64: int64(resp.Status), Valid: true}
-			enc[i].respBody = resp.Body
+// InsertDeliveries inserts ds one by one with a prepared statement (see
+// insertDeliverySQL).
+func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds []*hookshot.Delivery) ([]string, error) {
+	insert := e.stmt(ctx, tx, e.insertDelivery)
+	inserted := make([]string, 0, len(ds))
+	for _, d := range ds {
+		res, err := insert.ExecContext(ctx, d.ID, d.WebhookID, d.StudyID, nullString(d.EventID), d.Event,
+			string(d.Status), d.Attempts, d.MaxAttempts, d.NextAttemptAt.UnixMicro(), nullString(d.ValidationCode),
+			d.TraceParent, d.CreatedAt.UnixMicro(), d.UpdatedAt.UnixMicro())
+		if n, err := affected(res, err); err != nil {
+			return nil, fmt.Errorf("delivery %s: %w", d.ID, err)
+		} else if n == 1 {
+			inserted = append(inserted, d.ID)
 		}
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert := tx.StmtContext(ctx, s.recordAttempt)
-		update := tx.StmtContext(ctx, s.recordDelivery)
-		validate := tx.StmtContext(ctx, s.recordValidation)
-		for i, r := range results {
+	return inserted, nil
+}
+
+// RecordResults runs the record statements for each result in one write
+// transaction (see the record*SQL statements for the rules).
+func (e *engine) RecordResults(ctx context.Context, owner string, results []sqlstore.EncodedResult) error {
+	return e.inTx(ctx, func(tx *sql.Tx) error {
+		insert := tx.StmtContext(ctx, e.recordAttempt)
+		update := tx.StmtContext(ctx, e.recordDelivery)
+		validate := tx.StmtContext(ctx, e.recordValidation)
+		for _, r := range results {
 			a := r.Attempt
-			res, err := insert.ExecContext(ctx, a.DeliveryID, a.Number, micros(a.StartedAt), a.Duration.Microseconds(),
-				a.Request.URL, enc[i].reqHeaders, a.Request.Body, enc[i].respStatus, enc[i].respHeaders,
-				enc[i].respBody, a.Error)
+			res, err := insert.ExecContext(ctx, a.DeliveryID, a.Number, a.StartedAt.UnixMicro(), a.Duration.Microseconds(),
+				a.Request.URL, r.RequestHeaders, a.Request.Body, r.ResponseStatus, r.ResponseHeaders,
+				r.ResponseBody, a.Error)
 			if n, err := affected(res, err); err != nil {
 				return fmt.Errorf("inserting attempt %d of delivery %s: %w", a.Number, a.DeliveryID, err)
 			} else if n == 0 {
 				continue // the delivery was deleted with its webhook
 			}
 			ended := a.StartedAt.Add(a.Duration.Truncate(time.Microsecond))
-			res, err = update.ExecContext(ctx, string(r.Status), r.MaxAttempts, micros(columns.Timestamp(r.NextAttemptAt)),
-				micros(ended), a.DeliveryID, owner)
+			res, err = update.ExecContext(ctx, string(r.Status), r.MaxAttempts, r.NextAttemptAt.UnixMicro(),
+				ended.UnixMicro(), a.DeliveryID, owner)
 			if n, err := affected(res, err); err != nil {
 				return fmt.Errorf("updating delivery %s: %w", a.DeliveryID, err)
 			} else if n == 0 {
@@ -299,36 +206,21 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 			if r.Validation == nil {
 				continue
 			}
-			if _, err := validate.ExecContext(ctx, string(*r.Validation), micros(a.StartedAt), a.DeliveryID); err != nil {
+			if _, err := validate.ExecContext(ctx, string(*r.Validation), a.StartedAt.UnixMicro(), a.DeliveryID); err != nil {
 				return fmt.Errorf("updating validation of webhook %d: %w", r.WebhookID, err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("sqlite: recording %d results for %s: %w", len(results), owner, err)
-	}
-	return nil
 }
 
-// ReleaseDeliveries hands owner's leases on ids back (see releaseSQL);
-// leases of other owners, and deliveries no longer leased, are left alone.
-func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return fmt.Errorf("sqlite: releasing %d deliveries of %s: %w", len(ids), owner, err)
-	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, s.release).ExecContext(ctx, micros(time.Now()), string(list), owner)
+// ReleaseDeliveries runs releaseSQL; the releasing process's clock is the
+// clock of every process that shares the file, since they share a machine.
+func (e *engine) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
+	return e.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, e.release).ExecContext(ctx, time.Now().UnixMicro(), e.Strings(ids), owner)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("sqlite: releasing %d deliveries of %s: %w", len(ids), owner, err)
-	}
-	return nil
 }
 
 // affected is how many rows an execution changed.
@@ -339,16 +231,4 @@ func affected(res sql.Result, err error) (int64, error) {
 	return res.RowsAffected()
 }
 
-// int64List renders ids as a JSON array for json_each; never null, so
-// that NOT IN over an empty list excludes nothing.
-func int64List(ids []int64) string {
-	b := make([]byte, 0, 2+len(ids)*8)
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, id, 10)
-	}
-	return string(append(b, ']'))
-}
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -1,5 +1,7 @@
 // Package sqlite is the hookshot.Store on SQLite, for a single hookshot
 // process: the database is one file beside the binary and needs no server.
+// The Go code above the SQL is internal/sqlstore's; this package gives it
+// SQLite's connections, dialect and queue statements.
 //
 // The deliveries table is the queue. A claim moves a delivery's due time to
 // the end of its lease, so a leased delivery is simply not due until the
@@ -24,7 +26,7 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/hookshot/hookshot"
-	"github.com/hookshot/hookshot/internal/columns"
+	"github.com/hookshot/hookshot/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -38,24 +40,33 @@ const readConns = 4
 // process (an operator's "hookshot migrate", a backup) before failing.
 const busyTimeout = 10 * time.Second
 
-// Store is a hookshot.Store on SQLite. It is safe for concurrent use by
-// one process. Several processes may open the same file, but they take
-// turns at writing and only one of them should run the delivery engine.
+// Store is a hookshot.Store and hookshot.AccountStore on SQLite. It is
+// safe for concurrent use by one process. Several processes may open the
+// same file, but they take turns at writing and only one of them should
+// run the delivery engine.
 type Store struct {
-	write *sql.DB // one connection; every transaction begins IMMEDIATE
-	read  *sql.DB // several connections, queries only
-
-	// Statements of the queue's hot path, prepared once on the write
-	// connection and reused by every transaction (see prepare).
-	claimSelect, claimUpdate, loadWebhooks, loadPayloads *sql.Stmt
-	recordAttempt, recordDelivery, recordValidation      *sql.Stmt
-	release                                              *sql.Stmt
+	*sqlstore.Store
+	e *engine
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-var _ hookshot.Store = (*Store)(nil)
+var (
+	_ hookshot.Store        = (*Store)(nil)
+	_ hookshot.AccountStore = (*Store)(nil)
+)
+
+// migrations are the schema migrations and how they are recorded. Since
+// each runs in a write transaction, which holds the write lock from its
+// start, processes opening the same file at once take turns.
+var migrations = sqlstore.Migrations{
+	Files: migrationFiles,
+	Table: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    TEXT PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`,
+}
 
 // Open opens, or creates, the database file at path, applies pending
 // migrations and prepares the queue's statements. The file is put in WAL
@@ -85,7 +96,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write}
+	e := &engine{write: write}
+	s := &Store{Store: sqlstore.New(e, migrations), e: e}
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
@@ -103,8 +115,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(readConns)
 	read.SetMaxIdleConns(readConns)
-	s.read = read
-	if err := s.prepare(ctx); err != nil {
+	e.read = read
+	e.reader = e.querier(read, nil)
+	if err := e.prepare(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: preparing statements: %w", err)
 	}
@@ -116,7 +129,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // the delivery engine may keep busy: a loaded store is still a ready one.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.read.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations LIMIT 1`).Scan(&one); err != nil {
+	if err := s.e.read.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations LIMIT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
 	return nil
@@ -128,16 +141,15 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
-		for _, st := range []*sql.Stmt{s.claimSelect, s.claimUpdate, s.loadWebhooks, s.loadPayloads,
-			s.recordAttempt, s.recordDelivery, s.recordValidation, s.release} {
-			if st != nil {
-				errs = append(errs, st.Close())
+		for st := range s.e.statements() {
+			if *st != nil {
+				errs = append(errs, (*st).Close())
 			}
 		}
-		if s.read != nil {
-			errs = append(errs, s.read.Close())
+		if s.e.read != nil {
+			errs = append(errs, s.e.read.Close())
 		}
-		errs = append(errs, s.write.Close())
+		errs = append(errs, s.e.write.Close())
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("sqlite: closing: %w", err)
 		}
@@ -147,74 +159,4 @@ func (s *Store) Close() error {
 
 // Migrations returns the names of the schema migrations in the order they
 // are applied, e.g. "0001_init". The PostgreSQL store has the same list.
-func Migrations() []string { return columns.MigrationNames(migrationFiles) }
-
-// Migrate applies the migrations not yet recorded in schema_migrations,
-// each in its own transaction. Since that transaction holds the write lock
-// from its start, processes opening the same file at once take turns, and
-// the later ones find nothing left to do.
-func (s *Store) Migrate(ctx context.Context) error {
-	for _, version := range Migrations() {
-		if err := s.migrate(ctx, version); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", version, err)
-		}
-	}
-	return nil
-}
-
-func (s *Store) migrate(ctx context.Context, version string) error {
-	script, err := migrationFiles.ReadFile("migrations/" + version + ".sql")
-	if err != nil {
-		return fmt.Errorf("reading: %w", err)
-	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    TEXT PRIMARY KEY,
-			applied_at INTEGER NOT NULL
-		) STRICT`); err != nil {
-			return fmt.Errorf("creating schema_migrations: %w", err)
-		}
-		var applied bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`,
-			version).Scan(&applied); err != nil {
-			return fmt.Errorf("reading schema_migrations: %w", err)
-		}
-		if applied {
-			return nil
-		}
-		// Without arguments the driver runs every statement of the script.
-		if _, err := tx.ExecContext(ctx, string(script)); err != nil {
-			return fmt.Errorf("applying: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-			version, micros(time.Now())); err != nil {
-			return fmt.Errorf("recording: %w", err)
-		}
-		return nil
-	})
-}
-
-// inTx runs fn in a write transaction, committing when it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback() // the error from fn says more
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing: %w", err)
-	}
-	return nil
-}
-
-// micros is how the store keeps a time: INTEGER unix microseconds, the
-// precision the service truncates every time to.
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-// fromMicros reads a time kept by micros, in UTC.
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+func Migrations() []string { return sqlstore.MigrationNames(migrationFiles) }

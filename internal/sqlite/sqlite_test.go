@@ -36,6 +36,26 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// A change whose audit entry cannot be written is not made. The entry's
+// insert fails for real: a trigger, installed through a connection of its
+// own, aborts it.
+func TestAuditFailure(t *testing.T) {
+	storetest.RunAuditFailure(t, func(t *testing.T) (hookshot.Store, func(t *testing.T)) {
+		path := filepath.Join(t.TempDir(), "hookshot.db")
+		return open(t, path), func(t *testing.T) {
+			db, err := sql.Open("sqlite", path+"?_busy_timeout=10000")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`CREATE TRIGGER audit_log_broken BEFORE INSERT ON audit_log
+				BEGIN SELECT RAISE(ABORT, 'audit_log is broken by the test'); END`); err != nil {
+				t.Fatalf("breaking audit_log: %v", err)
+			}
+		}
+	})
+}
+
 // Re-opening a database applies nothing again, and keeps its data.
 func TestMigrateOnce(t *testing.T) {
 	ctx := context.Background()
@@ -46,7 +66,7 @@ func TestMigrateOnce(t *testing.T) {
 	}
 	w := &hookshot.Webhook{StudyID: 1, URL: "https://receiver.example/", Auth: hookshot.Auth{Type: hookshot.AuthNone},
 		Validation: hookshot.Validation{Status: hookshot.ValidationPending}}
-	if err := s.CreateWebhook(ctx, w, nil); err != nil {
+	if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	if err := s.Close(); err != nil {
@@ -120,7 +140,7 @@ func BenchmarkClaimRecord(b *testing.B) {
 			Auth: hookshot.Auth{Type: hookshot.AuthHMAC}, SealedCredentials: make([]byte, 64),
 			Events: []string{hookshot.EventUpload}, Active: true,
 			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
-		if err := s.CreateWebhook(ctx, w, nil); err != nil {
+		if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		hooks = append(hooks, w)

@@ -70,7 +70,7 @@ func (f *fixture) createAccount(email string, edits ...func(*hookshot.Account)) 
 	for _, e := range edits {
 		e(a)
 	}
-	if err := f.accounts().CreateAccount(f.ctx, a); err != nil {
+	if err := f.accounts().CreateAccount(f.ctx, a, nil); err != nil {
 		f.t.Fatalf("CreateAccount(%s): %v", email, err)
 	}
 	return a
@@ -79,7 +79,7 @@ func (f *fixture) createAccount(email string, edits ...func(*hookshot.Account)) 
 func (f *fixture) createToken(accountID int64, name string, secret string) *hookshot.Token {
 	f.t.Helper()
 	tok := &hookshot.Token{AccountID: accountID, Name: name, CreatedAt: f.now}
-	if err := f.accounts().CreateToken(f.ctx, tok, hashOf(secret)); err != nil {
+	if err := f.accounts().CreateToken(f.ctx, tok, hashOf(secret), nil); err != nil {
 		f.t.Fatalf("CreateToken: %v", err)
 	}
 	return tok
@@ -145,7 +145,7 @@ func testAccountCreateAndRead(t *testing.T, f *fixture) {
 
 	// Zero times are filled; nil grants read back empty.
 	b := &hookshot.Account{Email: "bob@example.org"}
-	if err := f.accounts().CreateAccount(f.ctx, b); err != nil {
+	if err := f.accounts().CreateAccount(f.ctx, b, nil); err != nil {
 		t.Fatalf("CreateAccount: %v", err)
 	}
 	if b.CreatedAt.IsZero() || b.UpdatedAt.IsZero() || b.ID == a.ID {
@@ -161,7 +161,7 @@ func testAccountCreateAndRead(t *testing.T, f *fixture) {
 // An email is taken whatever its case: ErrConflict.
 func testAccountEmailConflict(t *testing.T, f *fixture) {
 	f.createAccount("carol@example.org")
-	err := f.accounts().CreateAccount(f.ctx, f.newAccount("CAROL@example.ORG"))
+	err := f.accounts().CreateAccount(f.ctx, f.newAccount("CAROL@example.ORG"), nil)
 	wantErr(t, "CreateAccount with a taken email", err, hookshot.ErrConflict)
 	list, err := f.accounts().Accounts(f.ctx)
 	if err != nil || len(list) != 1 {
@@ -174,11 +174,11 @@ func testAccountNotFound(t *testing.T, f *fixture) {
 	wantErr(t, "Account", err, hookshot.ErrNotFound)
 	_, err = f.accounts().AccountByEmail(f.ctx, "nobody@example.org")
 	wantErr(t, "AccountByEmail", err, hookshot.ErrNotFound)
-	err = f.accounts().UpdateAccount(f.ctx, &hookshot.Account{ID: 424242})
+	err = f.accounts().UpdateAccount(f.ctx, &hookshot.Account{ID: 424242}, nil)
 	wantErr(t, "UpdateAccount", err, hookshot.ErrNotFound)
-	err = f.accounts().SetPassword(f.ctx, 424242, "x", f.now)
+	err = f.accounts().SetPassword(f.ctx, 424242, "x", f.now, nil)
 	wantErr(t, "SetPassword", err, hookshot.ErrNotFound)
-	err = f.accounts().DeleteAccount(f.ctx, 424242)
+	err = f.accounts().DeleteAccount(f.ctx, 424242, nil)
 	wantErr(t, "DeleteAccount", err, hookshot.ErrNotFound)
 }
 
@@ -208,7 +208,7 @@ func testAccountUpdate(t *testing.T, f *fixture) {
 	edit.Admin, edit.PublishAll = true, true
 	edit.Publish, edit.Manage = nil, []int64{studyA, studyB}
 	edit.UpdatedAt = f.at(time.Second)
-	if err := f.accounts().UpdateAccount(f.ctx, &edit); err != nil {
+	if err := f.accounts().UpdateAccount(f.ctx, &edit, nil); err != nil {
 		t.Fatalf("UpdateAccount: %v", err)
 	}
 	want.Admin, want.PublishAll = true, true
@@ -224,7 +224,7 @@ func testAccountUpdate(t *testing.T, f *fixture) {
 
 func testAccountSetPassword(t *testing.T, f *fixture) {
 	a := f.createAccount("erin@example.org")
-	if err := f.accounts().SetPassword(f.ctx, a.ID, "new-hash", f.at(time.Minute)); err != nil {
+	if err := f.accounts().SetPassword(f.ctx, a.ID, "new-hash", f.at(time.Minute), nil); err != nil {
 		t.Fatalf("SetPassword: %v", err)
 	}
 	got, err := f.accounts().Account(f.ctx, a.ID)
@@ -242,7 +242,7 @@ func testAccountDelete(t *testing.T, f *fixture) {
 	other := f.createAccount("grace@example.org")
 	f.createToken(a.ID, "ci", "secret-a")
 	kept := f.createToken(other.ID, "ci", "secret-b")
-	if err := f.accounts().DeleteAccount(f.ctx, a.ID); err != nil {
+	if err := f.accounts().DeleteAccount(f.ctx, a.ID, nil); err != nil {
 		t.Fatalf("DeleteAccount: %v", err)
 	}
 	_, err := f.accounts().Account(f.ctx, a.ID)
@@ -263,7 +263,7 @@ func testTokenCreateAndLookUp(t *testing.T, f *fixture) {
 	a := f.createAccount("henry@example.org", func(a *hookshot.Account) { a.Admin = true })
 	expires := f.at(30 * 24 * time.Hour)
 	tok := &hookshot.Token{AccountID: a.ID, Name: "deploy bot", ExpiresAt: &expires, CreatedAt: f.now}
-	if err := f.accounts().CreateToken(f.ctx, tok, hashOf("hst_one")); err != nil {
+	if err := f.accounts().CreateToken(f.ctx, tok, hashOf("hst_one"), nil); err != nil {
 		t.Fatalf("CreateToken: %v", err)
 	}
 	if tok.ID == 0 {
@@ -283,7 +283,7 @@ func testTokenCreateAndLookUp(t *testing.T, f *fixture) {
 }
 
 func testTokenUnknownAccount(t *testing.T, f *fixture) {
-	err := f.accounts().CreateToken(f.ctx, &hookshot.Token{AccountID: 424242, Name: "x"}, hashOf("x"))
+	err := f.accounts().CreateToken(f.ctx, &hookshot.Token{AccountID: 424242, Name: "x"}, hashOf("x"), nil)
 	wantErr(t, "CreateToken for an unknown account", err, hookshot.ErrNotFound)
 }
 
@@ -311,9 +311,9 @@ func testTokenRevoke(t *testing.T, f *fixture) {
 	a := f.createAccount("kate@example.org")
 	b := f.createAccount("liam@example.org")
 	tok := f.createToken(a.ID, "ci", "s")
-	_, err := f.accounts().RevokeToken(f.ctx, b.ID, tok.ID, f.now)
+	_, err := f.accounts().RevokeToken(f.ctx, b.ID, tok.ID, f.now, nil)
 	wantErr(t, "RevokeToken through another account", err, hookshot.ErrNotFound)
-	got, err := f.accounts().RevokeToken(f.ctx, a.ID, tok.ID, f.at(time.Minute))
+	got, err := f.accounts().RevokeToken(f.ctx, a.ID, tok.ID, f.at(time.Minute), nil)
 	if err != nil {
 		t.Fatalf("RevokeToken: %v", err)
 	}
@@ -321,7 +321,7 @@ func testTokenRevoke(t *testing.T, f *fixture) {
 	revoked := f.at(time.Minute)
 	want.RevokedAt = &revoked
 	checkToken(t, "RevokeToken", got, &want)
-	got, err = f.accounts().RevokeToken(f.ctx, a.ID, tok.ID, f.at(time.Hour))
+	got, err = f.accounts().RevokeToken(f.ctx, a.ID, tok.ID, f.at(time.Hour), nil)
 	if err != nil {
 		t.Fatalf("RevokeToken again: %v", err)
 	}
@@ -502,7 +502,7 @@ func testSessionSetPassword(t *testing.T, f *fixture) {
 	f.createSession(a.ID, "a-laptop", f.now, f.at(time.Hour))
 	f.createSession(a.ID, "a-phone", f.now, f.at(time.Hour))
 	kept := f.createSession(b.ID, "b-laptop", f.now, f.at(time.Hour))
-	if err := f.accounts().SetPassword(f.ctx, a.ID, "new-hash", f.at(time.Minute)); err != nil {
+	if err := f.accounts().SetPassword(f.ctx, a.ID, "new-hash", f.at(time.Minute), nil); err != nil {
 		t.Fatalf("SetPassword: %v", err)
 	}
 	f.sessionGone("a-laptop")
@@ -518,7 +518,7 @@ func testSessionDeleteAccount(t *testing.T, f *fixture) {
 	b := f.createAccount("wendy@example.org")
 	f.createSession(a.ID, "a", f.now, f.at(time.Hour))
 	kept := f.createSession(b.ID, "b", f.now, f.at(time.Hour))
-	if err := f.accounts().DeleteAccount(f.ctx, a.ID); err != nil {
+	if err := f.accounts().DeleteAccount(f.ctx, a.ID, nil); err != nil {
 		t.Fatalf("DeleteAccount: %v", err)
 	}
 	f.sessionGone("a")

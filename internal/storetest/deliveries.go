@@ -77,7 +77,7 @@ func testDeliveryWithAttempts(t *testing.T, f *fixture) {
 func testValidationAttempt(t *testing.T, f *fixture) {
 	w := f.newWebhook(studyA)
 	v := f.newValidation(w)
-	if err := f.store.CreateWebhook(f.ctx, w, v); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, v, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	j := f.claimOnly("engine", f.now, v)[0]
@@ -150,7 +150,7 @@ func (f *fixture) listFixture() (*hookshot.Webhook, []*hookshot.Delivery) {
 	v := f.newValidation(w)
 	v.CreatedAt = f.at(-time.Minute)
 	ww := *w
-	if err := f.store.UpdateWebhook(f.ctx, &ww, v); err != nil {
+	if err := f.store.UpdateWebhook(f.ctx, &ww, v, nil); err != nil {
 		f.t.Fatalf("UpdateWebhook: %v", err)
 	}
 	all = append(all, v)
@@ -278,7 +278,7 @@ func testResendFinished(t *testing.T, f *fixture) {
 		outcome hookshot.DeliveryStatus
 	}{{f.at(time.Hour), hookshot.DeliveryFailed}, {f.at(2 * time.Hour), hookshot.DeliverySucceeded}} {
 		attempts := i + 1
-		got, err := f.store.ResendDelivery(f.ctx, w.ID, d.ID, tc.at)
+		got, err := f.store.ResendDelivery(f.ctx, w.ID, d.ID, tc.at, nil)
 		if err != nil {
 			t.Fatalf("ResendDelivery: %v", err)
 		}
@@ -312,7 +312,7 @@ func testResendInProgress(t *testing.T, f *fixture) {
 	f.claim("engine", f.at(-time.Second), 1)
 	for _, d := range []*hookshot.Delivery{due, leased} {
 		before, _ := f.delivery(w.ID, d.ID)
-		_, err := f.store.ResendDelivery(f.ctx, w.ID, d.ID, f.at(time.Hour))
+		_, err := f.store.ResendDelivery(f.ctx, w.ID, d.ID, f.at(time.Hour), nil)
 		wantErr(t, "ResendDelivery of a delivery in progress", err, hookshot.ErrDeliveryInProgress)
 		after, _ := f.delivery(w.ID, d.ID)
 		checkDelivery(t, "delivery after a refused resend", after, before)
@@ -327,8 +327,8 @@ func testResendNotFound(t *testing.T, f *fixture) {
 	d := f.enqueue(w, f.now)
 	j := f.claimOnly("engine", f.now, d)[0]
 	f.record("engine", f.result(j, hookshot.DeliveryFailed, f.now))
-	_, err := f.store.ResendDelivery(f.ctx, other.ID, d.ID, f.now)
+	_, err := f.store.ResendDelivery(f.ctx, other.ID, d.ID, f.now, nil)
 	wantErr(t, "ResendDelivery of another webhook's delivery", err, hookshot.ErrNotFound)
-	_, err = f.store.ResendDelivery(f.ctx, w.ID, newID(), f.now)
+	_, err = f.store.ResendDelivery(f.ctx, w.ID, newID(), f.now, nil)
 	wantErr(t, "ResendDelivery of an unknown delivery", err, hookshot.ErrNotFound)
 }

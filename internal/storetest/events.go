@@ -281,7 +281,7 @@ func testConcurrentSameKey(t *testing.T, f *fixture) {
 func testPublishDeletedWebhook(t *testing.T, f *fixture) {
 	gone := f.createWebhook(studyA)
 	kept := f.createWebhook(studyA)
-	if err := f.store.DeleteWebhook(f.ctx, studyA, gone.ID); err != nil {
+	if err := f.store.DeleteWebhook(f.ctx, studyA, gone.ID, nil); err != nil {
 		t.Fatalf("DeleteWebhook: %v", err)
 	}
 	ev := f.newEvent(studyA)

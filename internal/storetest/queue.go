@@ -194,7 +194,7 @@ func testClaimValidationJob(t *testing.T, f *fixture) {
 	w := f.newWebhook(studyA)
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationPending}
 	v := f.newValidation(w)
-	if err := f.store.CreateWebhook(f.ctx, w, v); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, v, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	j := f.claimOnly("engine", f.now, v)[0]
@@ -405,7 +405,7 @@ func testRecordValidation(t *testing.T, f *fixture) {
 		w := f.newWebhook(studyA)
 		w.Validation = hookshot.Validation{Status: hookshot.ValidationPending}
 		v := f.newValidation(w)
-		if err := f.store.CreateWebhook(f.ctx, w, v); err != nil {
+		if err := f.store.CreateWebhook(f.ctx, w, v, nil); err != nil {
 			t.Fatalf("CreateWebhook: %v", err)
 		}
 		j := f.claimOnly("engine", f.now, v)[0]
@@ -435,7 +435,7 @@ func testRecordStaleValidation(t *testing.T, f *fixture) {
 	w := f.newWebhook(studyA)
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationPending}
 	old := f.newValidation(w)
-	if err := f.store.CreateWebhook(f.ctx, w, old); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, old, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	j := f.claimOnly("engine", f.now, old)[0]
@@ -443,7 +443,7 @@ func testRecordStaleValidation(t *testing.T, f *fixture) {
 	current := f.newValidation(w)
 	current.NextAttemptAt = f.at(time.Hour)
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationPending}
-	if err := f.store.UpdateWebhook(f.ctx, w, current); err != nil {
+	if err := f.store.UpdateWebhook(f.ctx, w, current, nil); err != nil {
 		t.Fatalf("UpdateWebhook: %v", err)
 	}
 	passed := hookshot.ValidationPassed
@@ -463,7 +463,7 @@ func testRecordStaleValidation(t *testing.T, f *fixture) {
 func testRecordDeleted(t *testing.T, f *fixture) {
 	gone := f.newWebhook(studyA)
 	v := f.newValidation(gone)
-	if err := f.store.CreateWebhook(f.ctx, gone, v); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, gone, v, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	kept := f.createWebhook(studyA)
@@ -474,7 +474,7 @@ func testRecordDeleted(t *testing.T, f *fixture) {
 		t.Fatalf("claimed %d jobs, want 3", len(jobs))
 	}
 	// Deleting works while the deliveries are leased.
-	if err := f.store.DeleteWebhook(f.ctx, studyA, gone.ID); err != nil {
+	if err := f.store.DeleteWebhook(f.ctx, studyA, gone.ID, nil); err != nil {
 		t.Fatalf("DeleteWebhook of a webhook with leased deliveries: %v", err)
 	}
 	var results []*hookshot.Result

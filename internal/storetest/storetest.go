@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Tokens", tokenTests},
 		{"Sessions", sessionTests},
 		{"Audit", auditTests},
+		{"Audited", auditedTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -105,6 +106,8 @@ type fixture struct {
 	// now is the wall clock when the test started, truncated as the
 	// service truncates it. Tests move about it in whole microseconds.
 	now time.Time
+	// newStore makes the store, for a test that wants more than one.
+	newStore func(t *testing.T) hookshot.Store
 }
 
 func newFixture(t *testing.T, newStore func(t *testing.T) hookshot.Store) *fixture {
@@ -113,7 +116,7 @@ func newFixture(t *testing.T, newStore func(t *testing.T) hookshot.Store) *fixtu
 	if s == nil {
 		t.Fatal("newStore returned nil")
 	}
-	return &fixture{t: t, ctx: t.Context(), store: s, now: time.Now().UTC().Truncate(time.Microsecond)}
+	return &fixture{t: t, ctx: t.Context(), store: s, now: time.Now().UTC().Truncate(time.Microsecond), newStore: newStore}
 }
 
 // at is a time relative to the test's start.
@@ -159,7 +162,7 @@ func (f *fixture) createWebhook(study int64, edits ...func(*hookshot.Webhook)) *
 	for _, e := range edits {
 		e(w)
 	}
-	if err := f.store.CreateWebhook(f.ctx, w, nil); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, nil, nil); err != nil {
 		f.t.Fatalf("CreateWebhook: %v", err)
 	}
 	return w

@@ -29,7 +29,7 @@ func testCreateAndRead(t *testing.T, f *fixture) {
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationFailed, DeliveryID: newID(), CheckedAt: &checked}
 	w.CreatedAt = f.at(-2 * time.Hour)
 	w.UpdatedAt = f.at(-time.Hour)
-	if err := f.store.CreateWebhook(f.ctx, w, nil); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, nil, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	if w.ID == 0 {
@@ -57,7 +57,7 @@ func testCreateAndRead(t *testing.T, f *fixture) {
 func testCreateSetsTimes(t *testing.T, f *fixture) {
 	w := f.newWebhook(studyA)
 	w.CreatedAt, w.UpdatedAt = time.Time{}, time.Time{}
-	if err := f.store.CreateWebhook(f.ctx, w, nil); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, nil, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	if w.CreatedAt.IsZero() || w.UpdatedAt.IsZero() {
@@ -88,7 +88,7 @@ func testCreateWithValidation(t *testing.T, f *fixture) {
 	w := f.newWebhook(studyA)
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationPending}
 	v := f.newValidation(w) // WebhookID is 0: the service cannot know it yet
-	if err := f.store.CreateWebhook(f.ctx, w, v); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, v, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	if w.Validation.DeliveryID != v.ID {
@@ -164,7 +164,7 @@ func testUpdateWebhook(t *testing.T, f *fixture) {
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationFailed, DeliveryID: newID(), CheckedAt: &checked}
 	w.CreatedAt = f.at(24 * time.Hour) // not saved
 	w.UpdatedAt = f.at(10 * time.Minute)
-	if err := f.store.UpdateWebhook(f.ctx, w, nil); err != nil {
+	if err := f.store.UpdateWebhook(f.ctx, w, nil, nil); err != nil {
 		t.Fatalf("UpdateWebhook: %v", err)
 	}
 	if w.UpdatedAt.IsZero() {
@@ -181,7 +181,7 @@ func testUpdateWebhook(t *testing.T, f *fixture) {
 
 	// Clearing fields saves them cleared.
 	w.SealedCredentials, w.EventOptions = nil, nil
-	if err := f.store.UpdateWebhook(f.ctx, w, nil); err != nil {
+	if err := f.store.UpdateWebhook(f.ctx, w, nil, nil); err != nil {
 		t.Fatalf("UpdateWebhook: %v", err)
 	}
 	want = *w
@@ -194,13 +194,13 @@ func testUpdateWebhook(t *testing.T, f *fixture) {
 func testUpdateWithValidation(t *testing.T, f *fixture) {
 	w := f.newWebhook(studyA)
 	first := f.newValidation(w)
-	if err := f.store.CreateWebhook(f.ctx, w, first); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, first, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	second := f.newValidation(w)
 	second.CreatedAt = f.at(time.Second)
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationPending}
-	if err := f.store.UpdateWebhook(f.ctx, w, second); err != nil {
+	if err := f.store.UpdateWebhook(f.ctx, w, second, nil); err != nil {
 		t.Fatalf("UpdateWebhook: %v", err)
 	}
 	if w.Validation.DeliveryID != second.ID {
@@ -224,14 +224,14 @@ func testUpdateNotFound(t *testing.T, f *fixture) {
 	moved.StudyID = studyB
 	moved.URL = "https://elsewhere.example/"
 	v := f.newValidation(&moved)
-	err := f.store.UpdateWebhook(f.ctx, &moved, v)
+	err := f.store.UpdateWebhook(f.ctx, &moved, v, nil)
 	wantErr(t, "UpdateWebhook in another study", err, hookshot.ErrNotFound)
 	checkWebhook(t, "Webhook after a failed update", f.webhook(studyA, w.ID), &want)
 	f.wantGone(w.ID, v.ID)
 
 	unknown := *w
 	unknown.ID = w.ID + 1000
-	err = f.store.UpdateWebhook(f.ctx, &unknown, nil)
+	err = f.store.UpdateWebhook(f.ctx, &unknown, nil, nil)
 	wantErr(t, "UpdateWebhook of an unknown webhook", err, hookshot.ErrNotFound)
 }
 
@@ -239,7 +239,7 @@ func testUpdateNotFound(t *testing.T, f *fixture) {
 func testDeleteWebhook(t *testing.T, f *fixture) {
 	w := f.newWebhook(studyA)
 	v := f.newValidation(w)
-	if err := f.store.CreateWebhook(f.ctx, w, v); err != nil {
+	if err := f.store.CreateWebhook(f.ctx, w, v, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	keep := f.createWebhook(studyA)
@@ -252,7 +252,7 @@ func testDeleteWebhook(t *testing.T, f *fixture) {
 	}
 	f.record("engine", results...)
 
-	if err := f.store.DeleteWebhook(f.ctx, studyA, w.ID); err != nil {
+	if err := f.store.DeleteWebhook(f.ctx, studyA, w.ID, nil); err != nil {
 		t.Fatalf("DeleteWebhook: %v", err)
 	}
 	_, err := f.store.Webhook(f.ctx, studyA, w.ID)
@@ -270,7 +270,7 @@ func testDeleteWebhook(t *testing.T, f *fixture) {
 	if _, attempts := f.delivery(keep.ID, kept.ID); len(attempts) != 1 {
 		t.Errorf("the other webhook's delivery has %d attempts, want 1", len(attempts))
 	}
-	err = f.store.DeleteWebhook(f.ctx, studyA, w.ID)
+	err = f.store.DeleteWebhook(f.ctx, studyA, w.ID, nil)
 	wantErr(t, "second DeleteWebhook", err, hookshot.ErrNotFound)
 }
 
@@ -278,9 +278,9 @@ func testDeleteWebhook(t *testing.T, f *fixture) {
 // leaves alone, and for unknown ids.
 func testDeleteNotFound(t *testing.T, f *fixture) {
 	w := f.createWebhook(studyA)
-	err := f.store.DeleteWebhook(f.ctx, studyB, w.ID)
+	err := f.store.DeleteWebhook(f.ctx, studyB, w.ID, nil)
 	wantErr(t, "DeleteWebhook in another study", err, hookshot.ErrNotFound)
 	f.webhook(studyA, w.ID)
-	err = f.store.DeleteWebhook(f.ctx, studyA, w.ID+1000)
+	err = f.store.DeleteWebhook(f.ctx, studyA, w.ID+1000, nil)
 	wantErr(t, "DeleteWebhook of an unknown webhook", err, hookshot.ErrNotFound)
 }

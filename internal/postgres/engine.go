@@ -1,0 +1,148 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookshot/hookshot/internal/sqlstore"
+)
+
+// engine is sqlstore.Engine on PostgreSQL: pgx's pool, the dialect
+// (below) and the queue's statements (queue.go). Arguments go to pgx as
+// they are, so slices bind as arrays and times as timestamptz.
+type engine struct {
+	pool *pgxpool.Pool
+}
+
+var _ sqlstore.Engine = (*engine)(nil)
+
+func (e *engine) Reader() sqlstore.Querier { return querier{e.pool} }
+
+// ReadTx runs fn in a REPEATABLE READ transaction, whose reads all see
+// one snapshot.
+func (e *engine) ReadTx(ctx context.Context, fn func(q sqlstore.Querier) error) error {
+	return pgx.BeginTxFunc(ctx, e.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(querier{tx}) })
+}
+
+func (e *engine) WriteTx(ctx context.Context, fn func(tx sqlstore.Querier) error) error {
+	return pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error { return fn(querier{tx}) })
+}
+
+// conn is a *pgxpool.Pool or a pgx.Tx.
+type conn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// querier is a sqlstore.Querier on pgx.
+type querier struct{ conn conn }
+
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.conn.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.conn.QueryRow(ctx, query, args...)
+}
+
+// The dialect.
+
+func (*engine) Name() string { return "postgres" }
+
+func (*engine) Time(t time.Time) any { return t }
+
+func (*engine) NullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
+}
+
+func (*engine) ScanTime(t *time.Time) any      { return utc{t} }
+func (*engine) ScanNullTime(t **time.Time) any { return nullUTC{t} }
+
+// utc reads a timestamptz in UTC (pgx would give the local time zone),
+// through pgx's own scanning interface, which costs no more than scanning
+// into a time.Time.
+type utc struct{ t *time.Time }
+
+func (u utc) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid || v.InfinityModifier != pgtype.Finite {
+		return fmt.Errorf("reading a time: got %v, want a finite timestamptz", v)
+	}
+	*u.t = v.Time.UTC()
+	return nil
+}
+
+// nullUTC reads a timestamptz that may be NULL.
+type nullUTC struct{ t **time.Time }
+
+func (u nullUTC) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*u.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (utc{&t}).ScanTimestamptz(v); err != nil {
+		return err
+	}
+	*u.t = &t
+	return nil
+}
+
+func (*engine) AnyOf(expr, param string) string { return expr + " = ANY(" + param + ")" }
+
+func (*engine) Int64s(ids []int64) any {
+	if ids == nil {
+		return []int64{} // NULL would make = ANY NULL, and NOT ... = ANY filter every row
+	}
+	return ids
+}
+
+func (*engine) Strings(ids []string) any {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
+}
+
+func (*engine) ForUpdate() string { return "FOR UPDATE" }
+
+// DeferForeignKeys does nothing: the one foreign key a transaction writes
+// before its target (idempotency_keys.event_id) is DEFERRABLE INITIALLY
+// DEFERRED.
+func (*engine) DeferForeignKeys(context.Context, sqlstore.Querier) error { return nil }
+
+// IsUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func (*engine) IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// DeliveriesDue announces due deliveries to every listening process.
+// Inside a transaction, PostgreSQL sends it on commit and drops it on
+// rollback, so nobody wakes up for work that does not exist.
+func (*engine) DeliveriesDue(ctx context.Context, tx sqlstore.Querier) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify(`+channelSQL+`, '')`, notifyChannel); err != nil {
+		return fmt.Errorf("notifying %s: %w", notifyChannel, err)
+	}
+	return nil
+}
