@@ -15,15 +15,20 @@ import (
 func TestNothingAcceptedIsLostAfterSIGKILL(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		h := start(t, b.database(t), "HOOKSHOT_DELIVERY_TIMEOUT=1s", "HOOKSHOT_LEASE=2s", "HOOKSHOT_WEBHOOK_CONCURRENCY=4")
-		rc := newReceiver(t)
-		hook := h.validatedWebhook(t, 189, hookBody(rc.URL, "upload"))
 		// The first few attempts are answered and the rest held until the
 		// kill, so however fast or slow this machine is, attempts are in
-		// flight when it comes and most deliveries are still queued. Held
-		// attempts that time out meanwhile are rescheduled behind the queue.
-		// Only answered requests count as delivered: a held one's process
-		// is killed before it could read the answer.
+		// flight when it comes and most deliveries are still queued. Only
+		// answered requests count as delivered: a held one's process is
+		// killed before it could read the answer. Attempts time out while
+		// held, and on a busy machine some time out after the restart too
+		// (a cold -race build beside it took a 1s timeout past its three
+		// attempts), so the timeout is 3s and the schedule long enough that
+		// no delivery runs out of attempts; the short lease lets the
+		// restart take over the attempts in flight soon after the kill.
+		schedule := strings.TrimSuffix(strings.Repeat("100ms,", 100), ",")
+		h := start(t, b.database(t), "HOOKSHOT_DELIVERY_TIMEOUT=3s", "HOOKSHOT_LEASE=6s", "HOOKSHOT_WEBHOOK_CONCURRENCY=4", "HOOKSHOT_RETRY_SCHEDULE="+schedule)
+		rc := newReceiver(t)
+		hook := h.validatedWebhook(t, 189, hookBody(rc.URL, "upload"))
 		const answered = 10
 		var requests atomic.Int32
 		gate := make(chan struct{})
