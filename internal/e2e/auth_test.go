@@ -14,6 +14,7 @@ import (
 // Basic credentials reach the receiver, which checks them itself, and are
 // redacted in the stored attempt and absent from every API answer.
 func TestBasicAuthCheckedByReceiver(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		const user, pass = "centrepoint", "pa55:word-not-in-logs"
@@ -89,6 +90,7 @@ func newTokenServer(t *testing.T, clientID, clientSecret string) *tokenServer {
 // OAuth2: the token is fetched once and reused, and fetched again after
 // the receiver answers 401.
 func TestOAuth2TokenCachedAndRefreshedAfter401(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		const clientSecret = "client-secret-not-in-logs"
@@ -134,6 +136,7 @@ func TestOAuth2TokenCachedAndRefreshedAfter401(t *testing.T) {
 
 // A token endpoint that refuses the client fails the attempt with a reason.
 func TestOAuth2TokenFailureIsRecorded(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		ts := newTokenServer(t, "right", "right")

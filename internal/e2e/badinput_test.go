@@ -11,11 +11,12 @@ import (
 // Every kind of bad input gets a problem document a person can act on,
 // and changes nothing.
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_MAX_BODY=4096")
 		rc := newReceiver(t)
 		hook := h.validatedWebhook(t, 189, hookBody(rc.URL, "upload"))
-		hooks := fmt.Sprintf("/v1/studies/189/webhooks")
+		hooks := "/v1/studies/189/webhooks"
 		one := fmt.Sprintf("%s/%d", hooks, hook.ID)
 		events := "/v1/studies/189/events"
 		good := uploadPayload(189, "started", 1)

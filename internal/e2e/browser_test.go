@@ -159,6 +159,7 @@ func link(label string) string {
 // and find another study's webhooks out of reach. Screenshots of each
 // screen land in artifacts/screenshots.
 func TestPortalInBrowser(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	h := start(t, "sqlite:"+filepath.Join(t.TempDir(), "hookshot.db"))
 	const (

@@ -11,6 +11,7 @@ import (
 // connecting, whether named by address or by a host name that resolves to
 // one, so DNS cannot smuggle a private address past the guard.
 func TestPrivateAddressesRefusedAtConnectTime(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_EGRESS_ALLOW=")
 		rc := newReceiver(t)
@@ -42,6 +43,7 @@ func TestPrivateAddressesRefusedAtConnectTime(t *testing.T) {
 
 // http:// targets are accepted only when the operator allows them.
 func TestHTTPTargetsNeedAllowHTTP(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-ActiGraph-Hook-Secret", r.Header.Get("X-ActiGraph-Hook-Secret"))

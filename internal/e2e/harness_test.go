@@ -6,6 +6,7 @@ import (
 
 	"encoding/json"
 	"encoding/pem"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,7 +34,21 @@ var (
 const adminToken = "test-admin-token-0123456789"
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !flagGiven("test.parallel") {
+		// These tests spend their time waiting on hookshot processes and
+		// receivers, not computing: on two cores, eight at once finish the
+		// package in about 60% of the time that the default (GOMAXPROCS)
+		// takes. -parallel still decides when given.
+		_ = flag.Set("test.parallel", "8")
+	}
 	os.Exit(run(m))
+}
+
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func run(m *testing.M) int {
@@ -83,10 +98,14 @@ func backends(t *testing.T) []backend {
 	return out
 }
 
-// eachBackend runs f as a subtest on every backend.
+// eachBackend runs f as a parallel subtest on every backend: each owns
+// its process, database and receivers, so nothing is shared between them.
 func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { f(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, b)
+		})
 	}
 }
 

@@ -200,6 +200,28 @@ func (h *Hookshot) waitDelivery(t *testing.T, study, webhookID int64, id, status
 	}
 }
 
+// waitSucceeded waits until every delivery that the publish answers list
+// is recorded as succeeded. The answers name every delivery the events
+// made, so once these are recorded nothing more is on its way to any
+// receiver, and a test can count what arrived without sleeping first.
+func (h *Hookshot) waitSucceeded(t *testing.T, study int64, pubs ...publishJSON) {
+	t.Helper()
+	for _, p := range pubs {
+		for _, d := range p.Deliveries {
+			h.waitDelivery(t, study, d.WebhookID, d.ID, "succeeded")
+		}
+	}
+}
+
+// deliveryCount is how many deliveries of eventType the store holds for a
+// webhook, read through the API.
+func (h *Hookshot) deliveryCount(t *testing.T, study, webhookID int64, eventType string) int {
+	t.Helper()
+	var list listJSON[deliveryJSON]
+	h.call("GET", fmt.Sprintf("/v1/studies/%d/webhooks/%d/deliveries?event=%s&limit=200", study, webhookID, eventType), nil).must(t, http.StatusOK).JSON(t, &list)
+	return len(list.Items)
+}
+
 // received is one request a receiver got.
 type received struct {
 	Header http.Header

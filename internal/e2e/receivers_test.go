@@ -57,6 +57,7 @@ func TestReceivers(t *testing.T) {
 	t.Parallel()
 	for _, rx := range exampleReceivers {
 		t.Run(rx.name, func(t *testing.T) {
+			t.Parallel() // each its own receiver process, port and database
 			for _, program := range slices.Sorted(maps.Keys(rx.runtimes)) {
 				requireRuntime(t, program, rx.runtimes[program])
 			}

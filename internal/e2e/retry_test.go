@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 // A receiver that fails twice then succeeds sees three attempts of one
 // delivery, all under one GUID, each stored whole.
 func TestRetriesKeepOneGUIDAndStoreEveryAttempt(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		var calls atomic.Int32
@@ -62,35 +64,43 @@ func TestRetriesKeepOneGUIDAndStoreEveryAttempt(t *testing.T) {
 // After the schedule runs out the delivery is failed; timeouts and
 // redirects count as failures; the reason is stored.
 func TestFailureReasonsAndFinalFailure(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=500ms", "HOOKSHOT_LEASE=2s")
+		// A timeout well above what a busy machine takes for a quick answer
+		// on the loopback, so that only the cases meant to time out do.
+		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=2s", "HOOKSHOT_LEASE=5s")
+		// The slow handlers hold until their subtest is over, not until
+		// Hookshot gives up: over TLS, closing the connection first sends
+		// close_notify, and a handler that returned on it could complete
+		// its answer in that moment and turn the timeout into a success.
 		cases := map[string]struct {
-			handle func(w http.ResponseWriter, r *http.Request, body []byte)
+			handle func(w http.ResponseWriter, r *http.Request, hold <-chan struct{})
 			reason string
 		}{
-			"server error": {func(w http.ResponseWriter, r *http.Request, body []byte) { w.WriteHeader(500) }, "answered 500"},
-			"redirect": {func(w http.ResponseWriter, r *http.Request, body []byte) {
+			"server error": {func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) { w.WriteHeader(500) }, "answered 500"},
+			"redirect": {func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				http.Redirect(w, r, "https://127.0.0.1:1/elsewhere", http.StatusFound)
 			}, "answered 302"},
-			"timeout": {func(w http.ResponseWriter, r *http.Request, body []byte) {
-				select {
-				case <-r.Context().Done():
-				case <-time.After(5 * time.Second):
-				}
-			}, "timed out after 500ms"},
-			"slow body": {func(w http.ResponseWriter, r *http.Request, body []byte) {
+			"timeout": {func(w http.ResponseWriter, r *http.Request, hold <-chan struct{}) {
+				<-hold
+			}, "timed out after 2s"},
+			"slow body": {func(w http.ResponseWriter, r *http.Request, hold <-chan struct{}) {
 				w.WriteHeader(200)
 				w.(http.Flusher).Flush()
-				time.Sleep(1500 * time.Millisecond) // the body never ends in time
+				<-hold // the body never ends in time
 			}, "timed out"},
 		}
 		study := int64(500)
 		for name, c := range cases {
 			study++ // a study of its own, so each case's event has one webhook
+			study := study
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
 				rc := newReceiver(t)
+				hold := make(chan struct{})
+				t.Cleanup(func() { close(hold) }) // before the receiver's Close, which waits for handlers
 				hook := h.validatedWebhook(t, study, hookBody(rc.URL, "upload"))
-				rc.setHandler(c.handle)
+				rc.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) { c.handle(w, r, hold) })
 				pub := h.publish(t, study, "upload", uploadPayload(study, "started", 9))
 				d := h.waitDelivery(t, study, hook.ID, pub.Deliveries[0].ID, "failed")
 				if len(d.Attempts) != 2 {
@@ -108,6 +118,7 @@ func TestFailureReasonsAndFinalFailure(t *testing.T) {
 
 // Resend gives a finished delivery one more attempt under the same GUID.
 func TestResend(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms")
 		var fail atomic.Bool
@@ -135,9 +146,15 @@ func TestResend(t *testing.T) {
 			t.Fatalf("after resend: %d attempts", len(d.Attempts))
 		}
 		// A succeeded delivery can be resent too; one in progress cannot.
-		rc.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) { time.Sleep(400 * time.Millisecond) })
+		// The receiver holds the attempt until the second resend has been
+		// answered, so the delivery is certainly still in progress then.
+		hold := make(chan struct{})
+		var release sync.Once
+		t.Cleanup(func() { release.Do(func() { close(hold) }) })
+		rc.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) { <-hold })
 		h.call("POST", path, nil).must(t, http.StatusAccepted)
 		h.call("POST", path, nil).must(t, http.StatusConflict)
+		release.Do(func() { close(hold) })
 		d = h.waitDelivery(t, 189, hook.ID, id, "succeeded")
 		if len(d.Attempts) != 4 {
 			t.Fatalf("%d attempts after the second resend, want 4", len(d.Attempts))

@@ -94,6 +94,7 @@ type auditJSON struct {
 // studies; expired, revoked and missing tokens get 401. Accounts are made
 // with the CLI, as an operator bootstraps them.
 func TestRolesAgainstEveryEndpoint(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)
@@ -338,6 +339,7 @@ func TestRolesAgainstEveryEndpoint(t *testing.T) {
 // Grants take effect at the next request, and bad account input is
 // refused with a problem document that says what to fix.
 func TestAccountAdministration(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		var a accountJSON
@@ -392,6 +394,7 @@ func TestAccountAdministration(t *testing.T) {
 // Without HOOKSHOT_ADMIN_TOKEN, an administrator made with the CLI runs
 // the service through the API.
 func TestBootstrapWithoutAdminToken(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_ADMIN_TOKEN=")
 		h.callAs(adminToken, "GET", "/v1/accounts", nil).must(t, 401)
@@ -416,6 +419,7 @@ func TestBootstrapWithoutAdminToken(t *testing.T) {
 
 // The CLI explains itself and says what is wrong.
 func TestAccountsCLIErrors(t *testing.T) {
+	t.Parallel()
 	h := start(t, "sqlite:"+t.TempDir()+"/hookshot.db")
 	for _, c := range []struct {
 		args    []string

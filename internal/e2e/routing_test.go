@@ -10,6 +10,7 @@ import (
 // An upload webhook subscribed to some statuses gets only those; webhooks
 // get only the event types they subscribed to.
 func TestEventOptionsAndSubscriptions(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		errorsOnly, all, rawOnly := newReceiver(t), newReceiver(t), newReceiver(t)
@@ -19,11 +20,13 @@ func TestEventOptionsAndSubscriptions(t *testing.T) {
 			t.Fatalf("event_options shown as %s", eo.EventOptions["upload"])
 		}
 		al := h.validatedWebhook(t, 189, hookBody(all.URL, "upload"))
-		h.validatedWebhook(t, 189, hookBody(rawOnly.URL, "raw_processing_complete"))
+		ro := h.validatedWebhook(t, 189, hookBody(rawOnly.URL, "raw_processing_complete"))
 
 		want := map[string][]int64{"started": {al.ID}, "completed": {eo.ID, al.ID}, "error": {eo.ID, al.ID}}
+		var pubs []publishJSON
 		for i, status := range []string{"started", "completed", "error"} {
 			pub := h.publish(t, 189, "upload", uploadPayload(189, status, i))
+			pubs = append(pubs, pub)
 			var got []int64
 			for _, d := range pub.Deliveries {
 				got = append(got, d.WebhookID)
@@ -32,11 +35,17 @@ func TestEventOptionsAndSubscriptions(t *testing.T) {
 				t.Fatalf("%s went to webhooks %v, want %v", status, got, want[status])
 			}
 		}
-		errorsOnly.waitEvents(t, 2)
-		all.waitEvents(t, 3)
-		time.Sleep(200 * time.Millisecond)
+		// The answers list every delivery the events made; once those are
+		// recorded, nothing more is on its way, so the counts are final.
+		h.waitSucceeded(t, 189, pubs...)
+		if n := h.deliveryCount(t, 189, ro.ID, "upload"); n != 0 {
+			t.Fatalf("the raw_processing_complete webhook has %d upload deliveries", n)
+		}
 		if n := len(errorsOnly.Events()); n != 2 {
 			t.Fatalf("the completed+error webhook got %d events, want 2", n)
+		}
+		if n := len(all.Events()); n != 3 {
+			t.Fatalf("the upload webhook got %d events, want 3", n)
 		}
 		if n := len(rawOnly.Events()); n != 0 {
 			t.Fatalf("the raw_processing_complete webhook got %d upload events", n)
@@ -46,6 +55,7 @@ func TestEventOptionsAndSubscriptions(t *testing.T) {
 
 // A disabled webhook gets no new deliveries; enabled again, it does.
 func TestDisableAndEnable(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)
@@ -89,12 +99,16 @@ func TestDisableAndEnable(t *testing.T) {
 // One study's webhooks and deliveries are invisible from another, and its
 // events never reach another study's webhooks.
 func TestStudyIsolation(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		a, other := newReceiver(t), newReceiver(t)
 		hook := h.validatedWebhook(t, 189, hookBody(a.URL, "upload"))
-		h.validatedWebhook(t, 190, hookBody(other.URL, "upload"))
+		otherHook := h.validatedWebhook(t, 190, hookBody(other.URL, "upload"))
 		pub := h.publish(t, 189, "upload", uploadPayload(189, "started", 1))
+		if len(pub.Deliveries) != 1 || pub.Deliveries[0].WebhookID != hook.ID {
+			t.Fatalf("study 189's event made deliveries %+v, want one to webhook %d", pub.Deliveries, hook.ID)
+		}
 		did := pub.Deliveries[0].ID
 		for _, path := range []string{
 			fmt.Sprintf("/v1/studies/190/webhooks/%d", hook.ID),
@@ -117,10 +131,14 @@ func TestStudyIsolation(t *testing.T) {
 		if len(list.Items) != 1 || list.Items[0].ID == hook.ID {
 			t.Fatalf("study 190 lists %+v", list.Items)
 		}
-		a.waitEvents(t, 1)
-		time.Sleep(100 * time.Millisecond)
-		if len(other.Events()) != 0 {
-			t.Fatal("study 190's webhook got study 189's event")
+		// Study 190's webhook has no delivery of the event, so once the one
+		// delivery is recorded, nothing can still be on its way there.
+		h.waitSucceeded(t, 189, pub)
+		if n := h.deliveryCount(t, 190, otherHook.ID, "upload"); n != 0 {
+			t.Fatalf("study 190's webhook has %d upload deliveries", n)
+		}
+		if len(other.Events()) != 0 || len(a.Events()) != 1 {
+			t.Fatalf("study 190's receiver got %d events and study 189's %d, want 0 and 1", len(other.Events()), len(a.Events()))
 		}
 		if w := h.webhook(t, 189, hook.ID); !w.Active {
 			t.Fatal("a call through another study changed the webhook")
@@ -131,6 +149,7 @@ func TestStudyIsolation(t *testing.T) {
 // The same Idempotency-Key answers the same and creates nothing; reused
 // for another event it is refused.
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)
@@ -138,19 +157,17 @@ func TestIdempotencyKey(t *testing.T) {
 		payload := uploadPayload(189, "started", 5)
 		first := h.publish(t, 189, "upload", payload, "Idempotency-Key", "upload-85045-started")
 		second := h.publish(t, 189, "upload", payload, "Idempotency-Key", "upload-85045-started")
-		if fmt.Sprint(first) != fmt.Sprint(second) {
-			t.Fatalf("replay answered %+v, first %+v", second, first)
+		if fmt.Sprint(first) != fmt.Sprint(second) || len(first.Deliveries) != 1 {
+			t.Fatalf("replay answered %+v, first %+v; want the same single delivery", second, first)
 		}
 		r := h.call("POST", "/v1/studies/189/events", publishBody("upload", uploadPayload(189, "started", 6)), "Idempotency-Key", "upload-85045-started")
 		r.must(t, http.StatusConflict)
 		// Another study may use the same key for its own event.
 		h.publish(t, 190, "upload", uploadPayload(190, "started", 5), "Idempotency-Key", "upload-85045-started")
-		rc.waitEvents(t, 1)
-		time.Sleep(200 * time.Millisecond)
-		var list listJSON[deliveryJSON]
-		h.call("GET", fmt.Sprintf("/v1/studies/189/webhooks/%d/deliveries?event=upload", hook.ID), nil).must(t, 200).JSON(t, &list)
-		if len(list.Items) != 1 || len(rc.Events()) != 1 {
-			t.Fatalf("%d deliveries and %d requests after a replay, want 1", len(list.Items), len(rc.Events()))
+		// One delivery in the store, recorded: no other request can come.
+		h.waitSucceeded(t, 189, first)
+		if n := h.deliveryCount(t, 189, hook.ID, "upload"); n != 1 || len(rc.Events()) != 1 {
+			t.Fatalf("%d deliveries and %d requests after a replay, want 1", n, len(rc.Events()))
 		}
 	})
 }
@@ -158,6 +175,7 @@ func TestIdempotencyKey(t *testing.T) {
 // Deliveries list newest first, filter by status and event, and page
 // with a cursor without gaps or repeats.
 func TestDeliveryListPaginationAndFilters(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestValidationHandshake(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 

@@ -19,6 +19,7 @@ var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 // Every example payload is accepted and reaches the receiver byte for
 // byte, with exactly the documented headers.
 func TestFixturesArriveByteForByteWithDocumentedHeaders(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		names, err := fs.ReadDir(fixtures, ".")
@@ -83,6 +84,7 @@ func TestFixturesArriveByteForByteWithDocumentedHeaders(t *testing.T) {
 
 // The header names go out spelt as documented, and branding is a setting.
 func TestHeaderPrefixAndUserAgentAreSettings(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t), "HOOKSHOT_HEADER_PREFIX=X-Acme-", "HOOKSHOT_USER_AGENT=Acme-Hooks/2.0")
 		rc := newReceiver(t)
@@ -106,6 +108,7 @@ func TestHeaderPrefixAndUserAgentAreSettings(t *testing.T) {
 
 // The raw header names on the wire keep the documented capitalisation.
 func TestHeaderNamesKeepTheirSpelling(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		names := make(chan []string, 10)
@@ -132,6 +135,7 @@ func TestHeaderNamesKeepTheirSpelling(t *testing.T) {
 // The signature is HMAC-SHA256 of the exact body with the secret as key,
 // checked by the receiver with its own computation.
 func TestHMACSignatureVerifiesAtTheReceiver(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
 		const secret = "B3`MlG4sJR.X^-%w=oG_UrNBEpszl?"
