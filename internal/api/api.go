@@ -69,7 +69,8 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Accounts *service.Accounts
-	// Ready reports whether the database can be reached (GET /readyz).
+	// Ready reports whether the database accepts reads and writes now
+	// (GET /readyz answers 503 while it does not).
 	Ready func(context.Context) error
 }
 
@@ -209,7 +210,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.svc.Ready(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
 		w.Header().Set("Content-Type", "application/problem+json")
-		writeJSON(w, http.StatusServiceUnavailable, problemDoc{Type: "about:blank", Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: "The database cannot be reached."})
+		w.Header().Set("Retry-After", retryAfter)
+		writeJSON(w, http.StatusServiceUnavailable, problemDoc{Type: "about:blank", Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "The database cannot be read or written right now (unreachable, read-only or full); the service's log says why.", Instance: r.URL.Path})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

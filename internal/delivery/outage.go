@@ -1,0 +1,83 @@
+package delivery
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hookshot/hookshot"
+)
+
+// Backoff bounds for work against a failing store: the first retry comes
+// soon, so that a blip costs little, and the waits double up to a ceiling
+// that keeps a long outage from hammering the database while still
+// resuming within seconds of its return.
+const (
+	storeBackoffMin = 100 * time.Millisecond
+	storeBackoffMax = 5 * time.Second
+)
+
+// storeBackoff is the wait before try number n+1 after n failures in a
+// row: storeBackoffMin doubled n-1 times, at most storeBackoffMax.
+func storeBackoff(failures int) time.Duration {
+	if failures <= 0 {
+		return 0
+	}
+	d := storeBackoffMin
+	for i := 1; i < failures && d < storeBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, storeBackoffMax)
+}
+
+// outage tracks whether one kind of work against the store (claiming,
+// recording) is failing, so that an outage is logged when it begins and
+// when it ends, not at every retry: a database down for an hour would
+// otherwise fill the log with the same line several times a second.
+type outage struct {
+	log  *slog.Logger
+	what string // e.g. "claiming deliveries"
+
+	mu       sync.Mutex
+	failures int
+	since    time.Time
+}
+
+// failed counts a failure and returns how long to wait before the next try.
+// The first failure of a run is logged: as a warning when the storage is
+// unavailable (it is expected to come back; nothing is lost meanwhile),
+// as an error otherwise.
+func (o *outage) failed(err error) time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.failures++
+	if o.failures == 1 {
+		o.since = time.Now()
+		if errors.Is(err, hookshot.ErrStorageUnavailable) {
+			o.log.Warn("storage unavailable: "+o.what+" paused, retrying with backoff until it is back", "err", err)
+		} else {
+			o.log.Error(o.what+" failed, retrying with backoff", "err", err)
+		}
+	}
+	return storeBackoff(o.failures)
+}
+
+// succeeded ends a run of failures, logging how long it lasted.
+func (o *outage) succeeded() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.failures == 0 {
+		return
+	}
+	o.log.Info("storage is back: "+o.what+" resumed", "failures", o.failures, "outage_ms", time.Since(o.since).Milliseconds())
+	o.failures = 0
+}
+
+// pause is how long other work should hold off while this one is failing
+// on an unavailable store, 0 when it is not.
+func (o *outage) pause() time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return storeBackoff(o.failures)
+}
