@@ -180,8 +180,8 @@ func New(q Queue, cfg Config) *Engine {
 		perWebhook:   make(map[int64]int),
 		backlog:      make(map[int64][]*hookshot.Job),
 	}
-	e.claims = &outage{log: e.log, what: "claiming deliveries"}
-	e.records = &outage{log: e.log, what: "recording attempts"}
+	e.claims = &outage{log: e.log, what: "claiming deliveries", min: storeBackoffMin, max: storeBackoffMax}
+	e.records = &outage{log: e.log, what: "recording attempts", min: storeBackoffMin, max: storeBackoffMax}
 	e.metrics = newMetrics(cfg.Registerer, e)
 	return e
 }

@@ -18,17 +18,17 @@ const (
 	storeBackoffMax = 5 * time.Second
 )
 
-// storeBackoff is the wait before try number n+1 after n failures in a
-// row: storeBackoffMin doubled n-1 times, at most storeBackoffMax.
-func storeBackoff(failures int) time.Duration {
+// backoff is the wait before the next try after failures in a row: lo
+// doubled for each failure after the first, at most hi.
+func backoff(failures int, lo, hi time.Duration) time.Duration {
 	if failures <= 0 {
 		return 0
 	}
-	d := storeBackoffMin
-	for i := 1; i < failures && d < storeBackoffMax; i++ {
+	d := lo
+	for i := 1; i < failures && d < hi; i++ {
 		d *= 2
 	}
-	return min(d, storeBackoffMax)
+	return min(d, hi)
 }
 
 // outage tracks whether one kind of work against the store (claiming,
@@ -38,6 +38,9 @@ func storeBackoff(failures int) time.Duration {
 type outage struct {
 	log  *slog.Logger
 	what string // e.g. "claiming deliveries"
+	// min and max bound the backoff: storeBackoffMin and storeBackoffMax
+	// but in tests.
+	min, max time.Duration
 
 	mu       sync.Mutex
 	failures int
@@ -60,7 +63,7 @@ func (o *outage) failed(err error) time.Duration {
 			o.log.Error(o.what+" failed, retrying with backoff", "err", err)
 		}
 	}
-	return storeBackoff(o.failures)
+	return backoff(o.failures, o.min, o.max)
 }
 
 // succeeded ends a run of failures, logging how long it lasted.
@@ -79,5 +82,5 @@ func (o *outage) succeeded() {
 func (o *outage) pause() time.Duration {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return storeBackoff(o.failures)
+	return backoff(o.failures, o.min, o.max)
 }
