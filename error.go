@@ -14,9 +14,10 @@ var (
 	ErrIdempotencyMismatch = errors.New("idempotency key was used for a different request")
 	// ErrStorageUnavailable marks a failure of the database itself, not of
 	// the request: it cannot be reached, is read-only, is full, or kept its
-	// lock past the busy timeout. The call changed nothing, and the same
-	// call may succeed once the database is back, so callers answer 503 and
-	// retry rather than give up. Stores wrap it together with the driver's
+	// lock past the busy timeout. The call changed nothing (but for a
+	// commit cut off mid-way, see Store), and the same call may succeed
+	// once the database is back, so callers answer 503 and retry rather
+	// than give up. Stores wrap it together with the driver's
 	// error, so that errors.Is finds it and the log still says what failed.
 	ErrStorageUnavailable = errors.New("storage unavailable")
 )
