@@ -592,8 +592,8 @@ func (e *Engine) record() {
 // full) it retries with backoff for as long as that lasts: the attempts
 // were made, and recording them once the database is back spares the
 // receivers a second copy. Meanwhile the attempts behind this batch wait
-// for room in the results channel, so memory stays bounded, and claims
-// fail on the same database, so nothing new starts. Any other failure is
+// for room in the results channel, so memory stays bounded, and the claim
+// loop waits for the recorder, so nothing new starts. Any other failure is
 // tried recordTries times and then given up, since it may be the batch
 // itself that the store refuses.
 func (e *Engine) flush(batch []*hookshot.Result) {
@@ -606,6 +606,11 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 		err = e.queue.RecordResults(ctx, e.cfg.Owner, batch)
 		cancel()
 		unavailable := errors.Is(err, hookshot.ErrStorageUnavailable)
+		if !unavailable {
+			// The store answered, if only with another error: the outage,
+			// if there was one, is over, and the claim loop may go on.
+			e.records.succeeded()
+		}
 		if err == nil || (try >= e.recordTries && !unavailable) {
 			break
 		}
@@ -621,9 +626,6 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 		case <-e.recordCtx.Done():
 			pause.Stop()
 		}
-	}
-	if err == nil {
-		e.records.succeeded()
 	}
 	if err != nil {
 		// The leases stay with this process until they run out; then the

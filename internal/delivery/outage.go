@@ -45,6 +45,7 @@ type outage struct {
 	mu       sync.Mutex
 	failures int
 	since    time.Time
+	storage  bool // the run began with the storage unavailable
 }
 
 // failed counts a failure and returns how long to wait before the next try.
@@ -57,7 +58,8 @@ func (o *outage) failed(err error) time.Duration {
 	o.failures++
 	if o.failures == 1 {
 		o.since = time.Now()
-		if errors.Is(err, hookshot.ErrStorageUnavailable) {
+		o.storage = errors.Is(err, hookshot.ErrStorageUnavailable)
+		if o.storage {
 			o.log.Warn("storage unavailable: "+o.what+" paused, retrying with backoff until it is back", "err", err)
 		} else {
 			o.log.Error(o.what+" failed, retrying with backoff", "err", err)
@@ -73,7 +75,11 @@ func (o *outage) succeeded() {
 	if o.failures == 0 {
 		return
 	}
-	o.log.Info("storage is back: "+o.what+" resumed", "failures", o.failures, "outage_ms", time.Since(o.since).Milliseconds())
+	msg := o.what + " resumed"
+	if o.storage {
+		msg = "storage is back: " + msg
+	}
+	o.log.Info(msg, "failures", o.failures, "outage_ms", time.Since(o.since).Milliseconds())
 	o.failures = 0
 }
 

@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -45,6 +46,12 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func (b *lockedBuffer) count(s string) int {
@@ -90,9 +97,13 @@ func TestUnavailableStoreIsWaitedOut(t *testing.T) {
 	q.add(newJob("a", 1, rc.URL))
 	e.Notify()
 	q.waitFinished(t, "a")
-	q.waitUntil(t, "claims to fail 20 times and succeed again", func() bool {
-		return claimFailures.Load() > 20 && len(q.claims) > 0
-	})
+	// The claim after the outage is logged before it reaches the queue.
+	for deadline := time.Now().Add(10 * time.Second); logs.count("storage is back: claiming deliveries resumed") == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("claims never resumed after the outage:\n%s", logs.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	q.locked(func() {
 		if q.recordCalls != 21 {
 			t.Fatalf("%d calls to record, want 20 failures and the success", q.recordCalls)
@@ -108,7 +119,44 @@ func TestUnavailableStoreIsWaitedOut(t *testing.T) {
 		"storage is back: claiming deliveries resumed",
 	} {
 		if n := logs.count(line); n != 1 {
-			t.Errorf("%q logged %d times, want once:\n%s", line, n, logs.buf.String())
+			t.Errorf("%q logged %d times, want once:\n%s", line, n, logs.String())
 		}
 	}
+}
+
+// A batch that the store turns down for another reason after an outage is
+// given up as any other, and the outage is over: claiming goes on.
+func TestOutageEndsWhenTheStoreAnswersOtherwise(t *testing.T) {
+	q := newFakeQueue()
+	down := fmt.Errorf("postgres: %w: connection refused", hookshot.ErrStorageUnavailable)
+	var callsForA atomic.Int32
+	q.onRecord = func(_ context.Context, _ int, results []*hookshot.Result) error {
+		if results[0].Attempt.DeliveryID != "a" {
+			return nil
+		}
+		if callsForA.Add(1) <= 2 {
+			return down
+		}
+		return errors.New("a value the store refuses")
+	}
+	rc := newReceiver(t, nil)
+	e := New(q, testConfig())
+	e.recordPause = time.Millisecond
+	for _, o := range []*outage{e.claims, e.records} {
+		o.min, o.max = time.Millisecond, 4*time.Millisecond
+	}
+	e.Start()
+	t.Cleanup(func() { _, _ = stopTimed(t, e, 5*time.Second) })
+	q.add(newJob("a", 1, rc.URL))
+	e.Notify()
+	// The tries of the outage count with the others: eight in all.
+	q.waitUntil(t, "a's recording to be given up", func() bool { return q.recordCalls == e.recordTries })
+	q.add(newJob("b", 2, rc.URL))
+	e.Notify()
+	q.waitFinished(t, "b")
+	q.locked(func() {
+		if _, done := q.finished["a"]; done {
+			t.Fatal("a was recorded though the store refused it")
+		}
+	})
 }
