@@ -54,6 +54,9 @@ func TestStoragePostgresStoppedAndStarted(t *testing.T) {
 	if countLines(logs, "storage is back: claiming deliveries resumed") < 1 {
 		t.Fatalf("the engine never said that the storage is back:\n%s", logs)
 	}
+	if n := countLines(logs, `msg="not ready"`); n < 1 || n > 3 {
+		t.Fatalf("/readyz logged \"not ready\" %d times, want once per change:\n%s", n, logs)
+	}
 	if n := countLines(logs, "level=ERROR"); n > 0 {
 		t.Fatalf("%d ERROR lines for an outage that is expected to pass:\n%s", n, logs)
 	}
