@@ -23,6 +23,8 @@ const (
 	EForbidden    = "forbidden"    // 403
 	ETooLarge     = "too_large"    // 413
 	EInternal     = "internal"     // 500
+	// EMethodNotAllowed: the path exists, not with this method (405).
+	EMethodNotAllowed = "method_not_allowed"
 )
 
 // HTTPStatus maps an error code to its HTTP status: the one place where
@@ -44,6 +46,8 @@ func HTTPStatus(code string) int {
 		return http.StatusForbidden
 	case ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case EMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
 }
