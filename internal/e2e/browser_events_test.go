@@ -164,6 +164,7 @@ func TestPortalEventsInBrowser(t *testing.T) {
 			t.Fatalf("searching for %s the page shows %v, want only delivery-%s", find, got, failed)
 		}
 	}
+	b.wantText("The deliveries of event " + pubs[2].ID + " to this webhook.")
 	b.screenshot("25-deliveries-found")
 	// A time the page cannot read is said so, and nothing is listed.
 	b.do("finding with a bad time",

@@ -219,6 +219,8 @@ type detailsData struct {
 	Types      []catalog.EventType
 	OlderLink  template.URL
 	NewestLink template.URL
+	// FoundEvent is the event whose deliveries the search box found.
+	FoundEvent string
 }
 
 func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
@@ -268,14 +270,18 @@ func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook,
 		return nil, nil
 	}
 	list, next, err := s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
+	foundEvent := ""
 	if err == nil && len(list) == 0 && f.Find != "" && cursor == "" {
 		q.ID, q.EventID = "", f.Find
 		list, next, err = s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
+		if len(list) > 0 {
+			foundEvent = f.Find
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	d := &detailsData{Webhook: hook, Deliveries: list, Older: next}
+	d := &detailsData{Webhook: hook, Deliveries: list, Older: next, FoundEvent: foundEvent}
 	deliveries := make([]*hookshot.Delivery, len(list))
 	for i, del := range list {
 		slices.Reverse(del.Attempts)
