@@ -37,6 +37,7 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Sessions *service.Sessions
+	Accounts *service.Accounts
 }
 
 // Server is the portal's http.Handler.
@@ -106,6 +107,8 @@ func (s *Server) routes() {
 	s.handleStudy("GET /studies/{study}/webhooks/{id}/deliveries/{delivery}", s.showDelivery)
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
 
+	s.adminRoutes()
+
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, nil, http.StatusNotFound, "There is no page at this address.")
 	})
@@ -168,6 +171,8 @@ var funcs = template.FuncMap{
 	"name":       webhookName,
 	"list":       func(v ...string) []string { return v },
 	"webhookOf":  func(m map[int64]*hookshot.Webhook, id int64) *hookshot.Webhook { return m[id] },
+	"studyList":  studyList,
+	"tokenState": tokenState,
 }
 
 // parsePages parses each page template together with the layout, so that
