@@ -22,7 +22,9 @@ const (
 	EUnauthorized = "unauthorized" // 401
 	EForbidden    = "forbidden"    // 403
 	ETooLarge     = "too_large"    // 413
-	EInternal     = "internal"     // 500
+	// EUnsupportedMediaType is a body of a type the endpoint does not read: 415.
+	EUnsupportedMediaType = "unsupported_media_type"
+	EInternal             = "internal" // 500
 )
 
 // HTTPStatus maps an error code to its HTTP status: the one place where
@@ -44,6 +46,8 @@ func HTTPStatus(code string) int {
 		return http.StatusForbidden
 	case ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case EUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }
