@@ -239,17 +239,18 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook, cursor string) (*detailsData, error) {
-	list, next, err := s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, service.DeliveryQuery{Cursor: cursor, Limit: recentDeliveries})
+	// Without attempts: their bodies and headers, up to a megabyte and
+	// 128 KiB each, are for the delivery's own page (SPEC §12), so this
+	// page stays small however large the receivers' answers are.
+	list, next, err := s.svc.Events.Deliveries(r.Context(), sess.principal(), hook.StudyID, hook.ID, service.DeliveryQuery{Cursor: cursor, Limit: recentDeliveries})
 	if err != nil {
 		return nil, err
 	}
-	d := &detailsData{Webhook: hook, Deliveries: list, Older: next}
-	deliveries := make([]*hookshot.Delivery, len(list))
+	d := &detailsData{Webhook: hook, Deliveries: make([]deliveryView, len(list)), Older: next}
 	for i, del := range list {
-		slices.Reverse(del.Attempts)
-		deliveries[i] = del.Delivery
+		d.Deliveries[i] = deliveryView{Delivery: del}
 	}
-	d.State, d.Busy = state(hook, deliveries)
+	d.State, d.Busy = state(hook, list)
 	return d, nil
 }
 
