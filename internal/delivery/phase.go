@@ -55,20 +55,27 @@ func (p *phases) set(to phase) { p.now.Store(int32(to)) }
 func (p *phases) current() phase { return phase(p.now.Load()) }
 
 // trace returns ctx with hooks that move p along. A connection taken from
-// the pool skips connecting: GotConn moves straight to sending.
+// the pool skips connecting: GotConn moves straight to sending. Hooks that
+// run once ctx has ended are ignored: tearing down a request fires some of
+// them (on a reused HTTP/1.1 connection, GotFirstResponseByte), and the
+// phase to report is the one the deadline found.
 func (p *phases) trace(ctx context.Context) context.Context {
+	move := func(to phase) {
+		if ctx.Err() == nil {
+			p.set(to)
+		}
+	}
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GetConn:           func(string) { p.set(phaseConnecting) },
-		TLSHandshakeStart: func() { p.set(phaseTLS) },
-		TLSHandshakeDone:  func(tls.ConnectionState, error) { p.set(phaseConnecting) },
-		GotConn:           func(httptrace.GotConnInfo) { p.set(phaseSending) },
+		GetConn:           func(string) { move(phaseConnecting) },
+		TLSHandshakeStart: func() { move(phaseTLS) },
+		TLSHandshakeDone:  func(tls.ConnectionState, error) { move(phaseConnecting) },
+		GotConn:           func(httptrace.GotConnInfo) { move(phaseSending) },
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			// A write cut short by the deadline also ends here.
 			if info.Err == nil {
-				p.set(phaseWaiting)
+				move(phaseWaiting)
 			}
 		},
-		GotFirstResponseByte: func() { p.set(phaseReading) },
+		GotFirstResponseByte: func() { move(phaseReading) },
 	})
 }
 

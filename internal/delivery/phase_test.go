@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -93,6 +94,38 @@ func TestTimeoutsNameTheirPhase(t *testing.T) {
 			t.Fatalf("error %q, want a timeout while connecting", att.Error)
 		}
 	})
+}
+
+// On a connection kept alive from an earlier attempt, the teardown at the
+// deadline fires trace hooks of its own; the phase is still the one the
+// deadline found.
+func TestTimeoutOnAReusedConnection(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.Header.Get(DefaultWire.HeaderPrefix+"Delivery") == "first" {
+			return
+		}
+		hang(release)(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	s := testSender()
+	trust(s.client, srv)
+	s.timeout = 500 * time.Millisecond
+	if att, v := s.send(context.Background(), newJob("first", 1, srv.URL), 1); v.next != succeeded {
+		t.Fatalf("first attempt: %s %q", v.next, att.Error)
+	}
+	for i := range 3 {
+		att, _ := s.send(context.Background(), newJob("d", 1, srv.URL), i+1)
+		if !strings.Contains(att.Error, "timed out while waiting for the answer") {
+			t.Fatalf("attempt %d: error %q, want a timeout while waiting for the answer", i+1, att.Error)
+		}
+		// Keep a connection alive for the next one.
+		if att, v := s.send(context.Background(), newJob("first", 1, srv.URL), 1); v.next != succeeded {
+			t.Fatalf("in between: %s %q", v.next, att.Error)
+		}
+	}
 }
 
 // A receiver's headers are bounded: beyond 64 KiB the attempt fails
