@@ -114,10 +114,25 @@ func headersTooLarge(err error) string {
 	return ""
 }
 
+// timedOut says that an attempt ran out of time, and in which phase.
+func timedOut(timeout time.Duration, at phase) string {
+	return fmt.Sprintf("timed out after %s %s (HOOKSHOT_DELIVERY_TIMEOUT)", timeout, at)
+}
+
+// timedOutErr is timedOut for err: the attempt's deadline, or one of the
+// transport's own, shorter ones (10 s to connect, 10 s for the TLS
+// handshake), which err then names.
+func timedOutErr(err error, timeout time.Duration, at phase) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return timedOut(timeout, at)
+	}
+	return fmt.Sprintf("timed out %s: %v", at, rootCause(err))
+}
+
 // describeFailure is describe for an attempt whose phase is known.
 func describeFailure(err error, timeout time.Duration, at phase) string {
 	if isTimeout(err) {
-		return fmt.Sprintf("timed out %s (the attempt may take %s, HOOKSHOT_DELIVERY_TIMEOUT)", at, timeout)
+		return timedOutErr(err, timeout, at)
 	}
 	if reason := headersTooLarge(err); reason != "" {
 		return reason
@@ -151,7 +166,7 @@ func describeTokenFailure(err error, tokenURL string, timeout time.Duration, at 
 		return lead + reason
 	}
 	if isTimeout(err) {
-		return lead + fmt.Sprintf("timed out %s (the attempt may take %s, HOOKSHOT_DELIVERY_TIMEOUT)", at, timeout)
+		return lead + timedOutErr(err, timeout, at)
 	}
 	if reason := headersTooLarge(err); reason != "" {
 		return lead + reason
