@@ -39,6 +39,8 @@ const (
 	ETooLarge     = "too_large"    // 413
 	EInternal     = "internal"     // 500
 	EUnavailable  = "unavailable"  // storage unavailable, try again later: 503
+	// EMethodNotAllowed: the path exists, not with this method (405).
+	EMethodNotAllowed = "method_not_allowed"
 	// EUnsupportedMediaType is a body of a type the endpoint does not read: 415.
 	EUnsupportedMediaType = "unsupported_media_type"
 )
@@ -64,6 +66,8 @@ func HTTPStatus(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case EUnavailable:
 		return http.StatusServiceUnavailable
+	case EMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	case EUnsupportedMediaType:
 		return http.StatusUnsupportedMediaType
 	}
