@@ -238,7 +238,7 @@ func TestTracesOverOTLP(t *testing.T) {
 				t.Errorf("attempt %d span's parent %x, want the publish span %x", number, sp.GetParentSpanId(), publish.GetSpanId())
 			}
 			checks := []struct {
-				key      string
+				key       string
 				got, want any
 			}{
 				{"hookshot.delivery.id", attr(sp, "hookshot.delivery.id").GetStringValue(), deliveryID},
