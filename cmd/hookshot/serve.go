@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookshot/hookshot"
@@ -79,10 +78,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// nor the engine starts a span.
 	var tracer trace.Tracer
 	if tracing.Enabled(getenv) {
-		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-			log.Warn("exporting traces", "component", "tracing", "err", err)
-		}))
-		provider, err := tracing.Start(ctx, owner)
+		endpoint, err := tracing.Endpoint(getenv)
+		if err != nil {
+			return err
+		}
+		provider, err := tracing.Start(ctx, owner, log.With("component", "tracing"))
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}()
 		tracer = provider.Tracer()
-		log.Info("exporting traces over OTLP/HTTP")
+		log.Info("exporting traces over OTLP/HTTP", "endpoint", endpoint)
 	}
 
 	engineCfg := delivery.Config{

@@ -9,7 +9,12 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"strings"
+
+	"github.com/go-logr/logr"
+	"go.opentelemetry.io/otel"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -37,10 +42,34 @@ type Provider struct {
 	tp *sdktrace.TracerProvider
 }
 
+// Endpoint checks the endpoint variables and returns where spans go, as
+// scheme and host only (the rest may hold a credential), for the log. The
+// exporter itself would only log a bad URL and send elsewhere.
+func Endpoint(getenv func(string) string) (string, error) {
+	where := ""
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+		v := getenv(name)
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", fmt.Errorf("%s=%q is not an OTLP/HTTP endpoint: give a URL such as http://127.0.0.1:4318", name, v)
+		}
+		where = u.Scheme + "://" + u.Host // the traces variable, checked last, wins
+	}
+	return where, nil
+}
+
 // Start returns a Provider exporting to the endpoint the environment
 // names, in batches, with instance naming this process. It fails when the
 // OTLP settings cannot be used; nothing is sent until the first span ends.
-func Start(ctx context.Context, instance string) (*Provider, error) {
+// The SDK's own complaints go to log.
+func Start(ctx context.Context, instance string, log *slog.Logger) (*Provider, error) {
+	otel.SetLogger(logr.FromSlogHandler(log.Handler()))
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("exporting traces", "err", err)
+	}))
 	exporter, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("setting up the OTLP trace exporter: %w", err)
