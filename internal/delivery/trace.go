@@ -38,7 +38,15 @@ const (
 // trace of its event.
 func startAttemptSpan(ctx context.Context, tracer trace.Tracer, j *hookshot.Job, number int) (context.Context, trace.Span) {
 	d := j.Delivery
-	ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": d.TraceParent})
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	if d.Event == hookshot.EventValidation {
+		// No span made the stored context (the service starts a trace of
+		// its own for each handshake): a child would name a parent that
+		// was never exported.
+		opts = append(opts, trace.WithNewRoot())
+	} else {
+		ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": d.TraceParent})
+	}
 	attrs := []attribute.KeyValue{
 		attrDeliveryID.String(d.ID),
 		attrWebhookID.Int64(d.WebhookID),
@@ -53,7 +61,7 @@ func startAttemptSpan(ctx context.Context, tracer trace.Tracer, j *hookshot.Job,
 			attrs = append(attrs, attrServerPort.Int(p))
 		}
 	}
-	return tracer.Start(ctx, "webhook attempt", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return tracer.Start(ctx, "webhook attempt", append(opts, trace.WithAttributes(attrs...))...)
 }
 
 // endAttemptSpan records the attempt's result on its span and ends it.

@@ -263,6 +263,18 @@ func TestTracesOverOTLP(t *testing.T) {
 		if got := spans[1].GetStatus().GetCode(); got != tracepb.Status_STATUS_CODE_ERROR {
 			t.Errorf("the failed attempt's span status %s, want error", got)
 		}
+
+		// The handshake has no publish to belong to: its attempt starts a
+		// trace of its own, and the receiver was told that span.
+		tp := strings.Split(rc.Validations()[0].Header.Get("Traceparent"), "-")
+		if len(tp) != 4 {
+			t.Fatalf("the validation carried traceparent %q", rc.Validations()[0].Header.Get("Traceparent"))
+		}
+		validation := sink.waitSpans(t, tp[1], attemptSpan(tp[2]))[0]
+		if len(validation.GetParentSpanId()) != 0 || attr(validation, "hookshot.event.type").GetStringValue() != "validation" ||
+			attr(validation, "hookshot.attempt.outcome").GetStringValue() != "succeeded" {
+			t.Errorf("validation span: parent %x, attributes %v; want a root span of a succeeded validation", validation.GetParentSpanId(), validation.GetAttributes())
+		}
 	})
 }
 
@@ -296,4 +308,51 @@ func TestNoTracesWithoutEndpoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The publish's trace context is stored with the delivery, so an attempt
+// made later by another process (here a resend after a restart) is still
+// a child of the publish span.
+func TestTraceJoinedByLaterProcess(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b backend) {
+		sink := newOTLPSink(t)
+		h := start(t, b.database(t), "OTEL_EXPORTER_OTLP_ENDPOINT="+sink.URL, "OTEL_BSP_SCHEDULE_DELAY=50", "HOOKSHOT_RETRY_SCHEDULE=50ms")
+		rc := newReceiver(t)
+		var mu sync.Mutex
+		status := http.StatusInternalServerError
+		rc.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			w.WriteHeader(status)
+		})
+		hook := h.validatedWebhook(t, 189, hookBody(rc.URL, "upload"))
+		traceID, producerSpan := randomHex(t, 16), randomHex(t, 8)
+		pub := h.publish(t, 189, "upload", uploadPayload(189, "completed", 3), "traceparent", "00-"+traceID+"-"+producerSpan+"-01")
+		id := pub.Deliveries[0].ID
+		h.waitDelivery(t, 189, hook.ID, id, "failed")
+		publish := sink.waitSpans(t, traceID, func(sp *tracepb.Span) bool {
+			return sp.GetKind() == tracepb.Span_SPAN_KIND_SERVER && hex.EncodeToString(sp.GetParentSpanId()) == producerSpan
+		})[0]
+
+		h.Stop()
+		h.Restart()
+		mu.Lock()
+		status = http.StatusOK
+		mu.Unlock()
+		h.call("POST", fmt.Sprintf("/v1/studies/189/webhooks/%d/deliveries/%s/resend", hook.ID, id), nil).must(t, http.StatusAccepted)
+		h.waitDelivery(t, 189, hook.ID, id, "succeeded")
+		events := rc.waitEvents(t, 3)
+		tp := strings.Split(events[2].Header.Get("Traceparent"), "-")
+		if len(tp) != 4 || tp[1] != traceID {
+			t.Fatalf("the resent attempt carried traceparent %q, want trace %s", events[2].Header.Get("Traceparent"), traceID)
+		}
+		third := sink.waitSpans(t, traceID, func(sp *tracepb.Span) bool { return hex.EncodeToString(sp.GetSpanId()) == tp[2] })[0]
+		if !bytes.Equal(third.GetParentSpanId(), publish.GetSpanId()) {
+			t.Fatalf("the later process's attempt span has parent %x, want the publish span %x", third.GetParentSpanId(), publish.GetSpanId())
+		}
+		if n := attr(third, "hookshot.attempt.number").GetIntValue(); n != 3 {
+			t.Fatalf("attempt number %d, want 3", n)
+		}
+	})
 }
