@@ -101,7 +101,9 @@ func closedPort(t *testing.T) string {
 func TestMetricsByOutcomeClass(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=2s")
+		// Long enough that only the hanging receiver times out on a busy
+		// machine.
+		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=5s")
 		hold := make(chan struct{})
 		hanging := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hold }))
 		t.Cleanup(hanging.Close)
@@ -300,7 +302,7 @@ func startQuiet(t *testing.T, database string, extra ...string) *Hookshot {
 		"HOOKSHOT_ADMIN_TOKEN=" + adminToken,
 		"HOOKSHOT_SECRET_KEY=" + secretKey,
 		"HOOKSHOT_EGRESS_ALLOW=127.0.0.0/8,::1/128",
-		"HOOKSHOT_DELIVERY_TIMEOUT=3s",
+		"HOOKSHOT_DELIVERY_TIMEOUT=10s",
 		"SSL_CERT_FILE=" + caFile,
 	}, extra...)
 	h.env = append(h.env, "HOOKSHOT_ADDR="+addr)
