@@ -103,7 +103,7 @@ func TestMetricsByOutcomeClass(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		// Long enough that only the hanging receiver times out on a busy
 		// machine.
-		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=5s")
+		h := start(t, b.database(t), "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=5s", "HOOKSHOT_LEASE=15s")
 		hold := make(chan struct{})
 		hanging := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hold }))
 		t.Cleanup(hanging.Close)

@@ -176,7 +176,7 @@ func TestTracesOverOTLP(t *testing.T) {
 			"OTEL_EXPORTER_OTLP_ENDPOINT="+sink.URL,
 			"OTEL_BSP_SCHEDULE_DELAY=50", // milliseconds: export soon after each span
 			"OTEL_SERVICE_NAME=hookshot-e2e",
-			"HOOKSHOT_DELIVERY_TIMEOUT=10s") // nothing here is meant to time out, even on a busy machine
+			"HOOKSHOT_DELIVERY_TIMEOUT=10s", "HOOKSHOT_LEASE=25s") // nothing here is meant to time out, even on a busy machine
 		rc := newReceiver(t)
 		var mu sync.Mutex
 		calls := 0
@@ -318,7 +318,7 @@ func TestTraceJoinedByLaterProcess(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		sink := newOTLPSink(t)
-		h := start(t, b.database(t), "OTEL_EXPORTER_OTLP_ENDPOINT="+sink.URL, "OTEL_BSP_SCHEDULE_DELAY=50", "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=10s")
+		h := start(t, b.database(t), "OTEL_EXPORTER_OTLP_ENDPOINT="+sink.URL, "OTEL_BSP_SCHEDULE_DELAY=50", "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=10s", "HOOKSHOT_LEASE=25s")
 		rc := newReceiver(t)
 		var mu sync.Mutex
 		status := http.StatusInternalServerError
