@@ -318,7 +318,8 @@ func TestTraceJoinedByLaterProcess(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
 		sink := newOTLPSink(t)
-		h := start(t, b.database(t), "OTEL_EXPORTER_OTLP_ENDPOINT="+sink.URL, "OTEL_BSP_SCHEDULE_DELAY=50", "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=10s", "HOOKSHOT_LEASE=25s")
+		// The traces-only variable, a full URL, this time.
+		h := start(t, b.database(t), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="+sink.URL+"/v1/traces", "OTEL_BSP_SCHEDULE_DELAY=50", "HOOKSHOT_RETRY_SCHEDULE=50ms", "HOOKSHOT_DELIVERY_TIMEOUT=10s", "HOOKSHOT_LEASE=25s")
 		rc := newReceiver(t)
 		var mu sync.Mutex
 		status := http.StatusInternalServerError
