@@ -285,5 +285,8 @@ func TestAuditFiltersOverAPI(t *testing.T) {
 			t.Fatalf("unknown action: %s %s", r.Header.Get("Content-Type"), r.Body)
 		}
 		h.call("GET", "/v1/audit?actor=x&actor=y", nil).must(t, 400)
+		// Bytes PostgreSQL refuses are the caller's mistake, not a 500.
+		h.call("GET", "/v1/audit?actor=al%FFice", nil).must(t, 400)
+		h.call("GET", "/v1/audit?actor=a%00b", nil).must(t, 400)
 	})
 }

@@ -378,6 +378,11 @@ func (s *Accounts) Audit(ctx context.Context, p *hookshot.Principal, q AuditQuer
 		return nil, "", &hookshot.Error{Code: hookshot.EMalformed, Message: fmt.Sprintf("action %q is not an audit action; use one of %s.", f.Action, strings.Join(hookshot.AuditActions, ", ")),
 			FieldErrors: []hookshot.FieldError{{Field: "action", Message: "must be one of " + strings.Join(hookshot.AuditActions, ", ")}}}
 	}
+	if !utf8.ValidString(f.Actor) || strings.IndexFunc(f.Actor, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		// PostgreSQL would refuse such bytes as a failure, not as no match.
+		return nil, "", &hookshot.Error{Code: hookshot.EMalformed, Message: "actor must be printable UTF-8 text, such as an email.",
+			FieldErrors: []hookshot.FieldError{{Field: "actor", Message: "must be printable UTF-8 text"}}}
+	}
 	if len(f.Actor) > maxActorFilter {
 		return nil, "", &hookshot.Error{Code: hookshot.EMalformed, Message: fmt.Sprintf("actor is longer than %d characters; give a part of the actor's name, such as an email.", maxActorFilter),
 			FieldErrors: []hookshot.FieldError{{Field: "actor", Message: fmt.Sprintf("must be at most %d characters", maxActorFilter)}}}

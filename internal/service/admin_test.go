@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hookshot/hookshot"
@@ -41,7 +42,7 @@ func TestAuditFiltersByActorAndAction(t *testing.T) {
 	if err != nil || len(entries) != 1 || entries[0].Actor != asAlice.Name || entries[0].Detail == "" {
 		t.Fatalf("Audit by actor and action = %+v, %v; want alice's one entry", entries, err)
 	}
-	for _, q := range []service.AuditQuery{{Action: "create"}, {Actor: string(make([]byte, 301))}} {
+	for _, q := range []service.AuditQuery{{Action: "create"}, {Actor: strings.Repeat("a", 301)}, {Actor: "al\xffice"}, {Actor: "a\x00b"}} {
 		if _, _, err := f.accounts.Audit(ctx, root, q); hookshot.ErrorCode(err) != hookshot.EMalformed {
 			t.Errorf("Audit(%+v) = %v; want malformed", q, err)
 		}
