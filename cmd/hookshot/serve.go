@@ -85,6 +85,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			MaxIdleConnsPerHost: cfg.Concurrency,
 		}),
 		Credentials: box,
+		SigningKeys: store,
 		Clock:       clk,
 		Logger:      log.With("component", "delivery"),
 	}

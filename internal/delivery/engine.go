@@ -56,7 +56,10 @@ type Config struct {
 	Wire         Wire
 	Client       *http.Client
 	Credentials  CredentialOpener
-	Logger       *slog.Logger
+	// SigningKeys gives the Ed25519 keys of webhooks with authentication
+	// ed25519; without it their attempts fail.
+	SigningKeys SigningKeys
+	Logger      *slog.Logger
 	// Wakeups, when set, tells of work published by other processes. Once
 	// it is closed the engine stops listening and relies on its poll.
 	Wakeups <-chan struct{}
@@ -161,6 +164,7 @@ func New(q Queue, cfg Config) *Engine {
 			opener:  cfg.Credentials,
 			tokens:  newTokenCache(cfg.Client),
 			clock:   cfg.Clock,
+			keys:    cfg.SigningKeys,
 		},
 		log:          cfg.Logger,
 		wake:         make(chan struct{}, 1),
