@@ -24,7 +24,7 @@ type webhookJSON struct {
 	// while it lasts.
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
 	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt    time.Time                        `json:"updated_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
 type validationJSON struct {
