@@ -16,6 +16,7 @@ import (
 type webhookForm struct {
 	Editing  bool
 	URL      string
+	Format   string
 	AuthType string
 	Username string
 	TokenURL string
@@ -50,6 +51,7 @@ func formFromWebhook(w *hookshot.Webhook) *webhookForm {
 	f := &webhookForm{
 		Editing:  true,
 		URL:      w.URL,
+		Format:   w.Format,
 		AuthType: string(w.Auth.Type),
 		Username: w.Auth.Username,
 		TokenURL: w.Auth.TokenURL,
@@ -76,6 +78,7 @@ func parseWebhookForm(r *http.Request, cat *catalog.Catalog, editing bool) *webh
 	f := &webhookForm{
 		Editing:           editing,
 		URL:               strings.TrimSpace(v.Get("url")),
+		Format:            v.Get("format"),
 		AuthType:          v.Get("auth_type"),
 		Username:          strings.TrimSpace(v.Get("username")),
 		TokenURL:          strings.TrimSpace(v.Get("token_url")),
@@ -188,7 +191,7 @@ func (f *webhookForm) setErrors(err error) bool {
 		case strings.HasPrefix(field, "event_options."):
 			name, _, _ := strings.Cut(strings.TrimPrefix(field, "event_options."), ".")
 			field = name + ".options"
-		case field == "url":
+		case field == "url", field == "format":
 		default:
 			f.Problems = append(f.Problems, fe.Field+" "+fe.Message)
 			continue

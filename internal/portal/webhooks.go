@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/catalog"
 	"github.com/hookshot/hookshot/internal/service"
+	"github.com/hookshot/hookshot/webhook"
 )
 
 // recentDeliveries is how many deliveries the Details page shows at once.
@@ -93,6 +95,7 @@ type formData struct {
 	Webhook *hookshot.Webhook // nil on New
 	Types   []catalog.EventType
 	Auth    []authChoice
+	Formats []authChoice
 }
 
 type authChoice struct {
@@ -102,8 +105,15 @@ type authChoice struct {
 var authChoices = []authChoice{
 	{"none", "None", "The receiver gets no credentials."},
 	{"basic", "Basic", "An Authorization: Basic header with a user name and password."},
-	{"hmac", "HMAC signature", "Each request is signed with a shared secret (X-ActiGraph-Signature)."},
+	{"hmac", "HMAC signature", "Each request is signed with a shared secret (X-ActiGraph-Signature, or webhook-signature v1 in format standard)."},
 	{"oauth2", "OAuth2 client credentials", "A bearer token fetched from your token endpoint."},
+	{"ed25519", "Ed25519 signature", "Format standard only: each request is signed with the study's key (webhook-signature v1a); receivers verify with the study's public JWKS, nothing is shared."},
+}
+
+// formatChoices are the signature formats of SPEC §16.
+var formatChoices = []authChoice{
+	{webhook.FormatActiGraph, "ActiGraph", "X-ActiGraph-Signature over the body, as CentrePoint receivers expect."},
+	{webhook.FormatStandard, "Standard Webhooks", "webhook-id, webhook-timestamp and webhook-signature over id, time and body: replay-protected, verifiable with the Standard Webhooks libraries."},
 }
 
 func (s *Server) showForm(w http.ResponseWriter, r *http.Request, sess *session, study int64, status int, f *webhookForm, hook *hookshot.Webhook) {
@@ -113,7 +123,7 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request, sess *session,
 	}
 	s.render(w, r, status, "form", &view{
 		Title: title, Account: sess.account, CSRF: sess.csrf, Study: study,
-		Data: formData{Form: f, Webhook: hook, Types: s.svc.Events.Catalog().Types(), Auth: authChoices},
+		Data: formData{Form: f, Webhook: hook, Types: s.svc.Events.Catalog().Types(), Auth: authChoices, Formats: formatChoices},
 	})
 }
 
@@ -122,14 +132,14 @@ func (s *Server) newWebhook(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, sess, err)
 		return
 	}
-	s.showForm(w, r, sess, study, http.StatusOK, &webhookForm{AuthType: "none", Active: true, ChangeCredentials: true}, nil)
+	s.showForm(w, r, sess, study, http.StatusOK, &webhookForm{AuthType: "none", Format: webhook.FormatActiGraph, Active: true, ChangeCredentials: true}, nil)
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
 	f := parseWebhookForm(r, s.svc.Events.Catalog(), false)
 	active := f.Active
-	hook, err := s.svc.Webhooks.Create(r.Context(), sess.principal(), study, service.WebhookInput{
-		URL: f.URL, Auth: f.auth(), Events: f.Events, EventOptions: f.eventOptions(), Active: &active,
+	hook, generated, err := s.svc.Webhooks.CreateWithSecret(r.Context(), sess.principal(), study, service.WebhookInput{
+		URL: f.URL, Auth: f.auth(), Format: f.Format, Events: f.Events, EventOptions: f.eventOptions(), Active: &active,
 	})
 	if err != nil {
 		if f.setErrors(err) {
@@ -137,6 +147,10 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 			return
 		}
 		s.fail(w, r, sess, err)
+		return
+	}
+	if generated != "" {
+		s.showSecret(w, r, sess, hook, generated, "The webhook was created. A validation request is on its way to the receiver.")
 		return
 	}
 	redirect(w, r, webhookPath(study, hook.ID), "created")
@@ -182,7 +196,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 		events = []string{}
 	}
 	updated, err := s.svc.Webhooks.Update(r.Context(), sess.principal(), study, hook.ID, service.WebhookPatch{
-		URL: &f.URL, Auth: f.auth(), Events: &events, EventOptions: &opts, Active: &f.Active,
+		URL: &f.URL, Auth: f.auth(), Format: &f.Format, Events: &events, EventOptions: &opts, Active: &f.Active,
 	})
 	if err != nil {
 		if f.setErrors(err) {
@@ -213,6 +227,11 @@ type detailsData struct {
 	// progress); the page's script polls it and reloads when it changes.
 	State string
 	Busy  bool
+	// RotateError says why a secret rotation was refused.
+	RotateError string
+	// OverlapUntil is the end of a secret rotation's overlap, while it
+	// lasts.
+	OverlapUntil *time.Time
 }
 
 func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
@@ -244,6 +263,9 @@ func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook,
 		return nil, err
 	}
 	d := &detailsData{Webhook: hook, Deliveries: list, Older: next}
+	if hook.SignsWithPrevious(time.Now()) {
+		d.OverlapUntil = hook.PreviousSecretUntil
+	}
 	deliveries := make([]*hookshot.Delivery, len(list))
 	for i, del := range list {
 		slices.Reverse(del.Attempts)

@@ -1,0 +1,73 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/service"
+)
+
+// secretData is the page that shows a generated secret, once.
+type secretData struct {
+	Webhook *hookshot.Webhook
+	Secret  string
+	Message string
+}
+
+// showSecret shows a secret Hookshot generated, the only time it is ever
+// shown. The page is rendered in answer to the POST, not after a
+// redirect, so its address holds nothing and no later visit repeats it;
+// render sends it with Cache-Control: no-store.
+func (s *Server) showSecret(w http.ResponseWriter, r *http.Request, sess *session, hook *hookshot.Webhook, secret, message string) {
+	s.render(w, r, http.StatusOK, "secret", &view{
+		Title: "The webhook's new secret", Account: sess.account, CSRF: sess.csrf, Study: hook.StudyID,
+		Data: secretData{Webhook: hook, Secret: secret, Message: message},
+	})
+}
+
+// rotateSecret replaces an hmac webhook's secret from Details: the new
+// one typed in, or generated and shown once; the old one keeps signing
+// for the chosen overlap.
+func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hook, ok := s.webhook(w, r, sess, study)
+	if !ok {
+		return
+	}
+	_ = r.ParseForm()
+	overlap, err := service.ParseOverlap(r.PostForm.Get("overlap"))
+	if err == nil {
+		var generated string
+		hook, generated, err = s.svc.Webhooks.RotateSecret(r.Context(), sess.principal(), study, hook.ID, strings.TrimSpace(r.PostForm.Get("new_secret")), overlap)
+		if err == nil {
+			if generated != "" {
+				s.showSecret(w, r, sess, hook, generated, "The secret was replaced. The old one keeps signing until "+hook.PreviousSecretUntil.UTC().Format("2006-01-02 15:04:05 UTC")+".")
+				return
+			}
+			redirect(w, r, webhookPath(study, hook.ID), "rotated")
+			return
+		}
+	}
+	if hookshot.ErrorCode(err) != hookshot.EInvalid {
+		s.fail(w, r, sess, err)
+		return
+	}
+	d, derr := s.details(r, sess, hook, "")
+	if derr != nil {
+		s.fail(w, r, sess, derr)
+		return
+	}
+	d.RotateError = hookshot.ErrorMessage(err)
+	var e *hookshot.Error
+	if errors.As(err, &e) && len(e.FieldErrors) > 0 {
+		msgs := make([]string, len(e.FieldErrors))
+		for i, fe := range e.FieldErrors {
+			msgs[i] = sentence(fe.Message)
+		}
+		d.RotateError = "The secret was not rotated: " + strings.Join(msgs, " ")
+	}
+	s.render(w, r, http.StatusUnprocessableEntity, "webhook", &view{
+		Title: "Webhook", Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
+	})
+}
