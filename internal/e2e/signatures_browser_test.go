@@ -125,4 +125,39 @@ func TestPortalSignaturesInBrowser(t *testing.T) {
 	if strings.Contains(h.Logs(), first) || strings.Contains(h.Logs(), second) {
 		t.Fatal("a generated secret appears in the logs")
 	}
+
+	// An ed25519 webhook: Details lists the study's key, and rotating adds
+	// one; both are in the JWKS until the overlap ends.
+	edReceiver := newReceiver(t)
+	b.do("creating an ed25519 webhook",
+		chromedp.Navigate(h.URL+"/studies/189/webhooks/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#url`)),
+		chromedp.SendKeys(chromedp.CSS(`#url`), edReceiver.URL+"/hooks"),
+		chromedp.Click(chromedp.CSS(`input[name="format"][value="standard"]`)),
+		chromedp.Click(chromedp.CSS(`input[name="auth_type"][value="ed25519"]`)),
+		chromedp.Click(chromedp.CSS(`input[name="events"][value="upload"]`)),
+		chromedp.Click(button("Create webhook")),
+		chromedp.WaitVisible(chromedp.CSS(`#validation .badge-passed`)),
+	)
+	if n := get(b, "counting keys", chromedp.Evaluate[int](`document.querySelectorAll('#signing-keys li').length`)); n != 1 {
+		t.Fatalf("Details lists %d signing keys, want 1", n)
+	}
+	b.wantText("The study's signing keys", "current")
+	b.screenshot("signatures-08-ed25519-details")
+	b.do("rotating the signing key",
+		chromedp.SetValue(chromedp.CSS(`#key_overlap`), "1h"),
+		chromedp.Click(button("Rotate signing key")),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+	)
+	b.wantText("The study has a new signing key.", "signs until")
+	if n := get(b, "counting keys", chromedp.Evaluate[int](`document.querySelectorAll('#signing-keys li').length`)); n != 2 {
+		t.Fatalf("after the rotation Details lists %d signing keys, want 2", n)
+	}
+	b.screenshot("signatures-09-signing-key-rotated")
+	var set jwksJSON
+	h.callAs("", "GET", "/v1/studies/189/jwks.json", nil).must(t, 200).JSON(t, &set)
+	if len(set.Keys) != 2 {
+		t.Fatalf("the JWKS has %d keys after the rotation, want 2", len(set.Keys))
+	}
+	auditHas(t, h, "signing_key_rotated", "signing key "+set.Keys[0]["kid"])
 }

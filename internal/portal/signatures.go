@@ -71,3 +71,34 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request, sess *sess
 		Title: "Webhook", Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
 	})
 }
+
+// rotateSigningKey adds a new Ed25519 key to the study from the Details
+// page of one of its ed25519 webhooks; the old key keeps signing, and
+// stays in the JWKS, for the chosen overlap.
+func (s *Server) rotateSigningKey(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
+	hook, ok := s.webhook(w, r, sess, study)
+	if !ok {
+		return
+	}
+	_ = r.ParseForm()
+	overlap, err := service.ParseOverlap(r.PostForm.Get("key_overlap"))
+	if err == nil {
+		if _, err = s.svc.Webhooks.RotateSigningKey(r.Context(), sess.principal(), study, overlap); err == nil {
+			redirect(w, r, webhookPath(study, hook.ID), "key-rotated")
+			return
+		}
+	}
+	if hookshot.ErrorCode(err) != hookshot.EInvalid {
+		s.fail(w, r, sess, err)
+		return
+	}
+	d, derr := s.details(r, sess, hook, "")
+	if derr != nil {
+		s.fail(w, r, sess, derr)
+		return
+	}
+	d.RotateError = "The signing key was not rotated: " + hookshot.ErrorMessage(err)
+	s.render(w, r, http.StatusUnprocessableEntity, "webhook", &view{
+		Title: "Webhook", Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
+	})
+}

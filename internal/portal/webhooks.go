@@ -232,6 +232,8 @@ type detailsData struct {
 	// OverlapUntil is the end of a secret rotation's overlap, while it
 	// lasts.
 	OverlapUntil *time.Time
+	// SigningKeys are the study's keys in force, for ed25519 webhooks.
+	SigningKeys []*hookshot.SigningKey
 }
 
 func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
@@ -265,6 +267,11 @@ func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook,
 	d := &detailsData{Webhook: hook, Deliveries: list, Older: next}
 	if hook.SignsWithPrevious(time.Now()) {
 		d.OverlapUntil = hook.PreviousSecretUntil
+	}
+	if hook.Auth.Type == hookshot.AuthEd25519 {
+		if d.SigningKeys, err = s.svc.Webhooks.SigningKeys(r.Context(), hook.StudyID); err != nil {
+			return nil, err
+		}
 	}
 	deliveries := make([]*hookshot.Delivery, len(list))
 	for i, del := range list {
