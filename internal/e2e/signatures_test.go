@@ -250,7 +250,7 @@ func TestSignatureFormatBadInput(t *testing.T) {
 	}
 	// PATCH to format standard with an old-style secret is refused too.
 	rc := newReceiver(t)
-	hook := h.validatedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "auth": map[string]any{"type": "hmac", "secret": "s3cret"}})
+	hook := h.passedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "auth": map[string]any{"type": "hmac", "secret": "s3cret"}})
 	h.call("PATCH", "/v1/studies/189/webhooks/"+itoa(hook.ID), map[string]any{"format": "standard"}).must(t, http.StatusUnprocessableEntity)
 	for _, body := range []map[string]any{{"overlap": "-1s"}, {"overlap": "soon"}, {"overlap": "9000h"}, {"secret": ""}, {"color": "red"}} {
 		r := h.call("POST", "/v1/studies/189/webhooks/"+itoa(hook.ID)+"/rotate-secret", body)
@@ -278,7 +278,7 @@ func TestSecretRotationActiGraph(t *testing.T) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)
 		const oldSecret = "B3`MlG4sJR.X^-%w=oG_UrNBEpszl?"
-		hook := h.validatedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"},
+		hook := h.passedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"},
 			"auth": map[string]any{"type": "hmac", "secret": oldSecret}})
 
 		var rotated webhookSecretJSON
@@ -341,7 +341,7 @@ func TestSecretRotationStandard(t *testing.T) {
 		h := start(t, b.database(t))
 		rc := newReceiver(t)
 		oldSecret, newSecret := webhook.NewSecret(), webhook.NewSecret()
-		hook := h.validatedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "format": "standard",
+		hook := h.passedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "format": "standard",
 			"auth": map[string]any{"type": "hmac", "secret": oldSecret}})
 		var rotated webhookSecretJSON
 		h.call("POST", "/v1/studies/189/webhooks/"+itoa(hook.ID)+"/rotate-secret", map[string]any{"secret": newSecret, "overlap": "10s"}).
@@ -412,7 +412,7 @@ func TestEd25519WithJWKS(t *testing.T) {
 			t.Fatalf("a study that never needed a key has %d in its JWKS", n)
 		}
 		rc := newReceiver(t)
-		hook := h.validatedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "format": "standard",
+		hook := h.passedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "format": "standard",
 			"auth": map[string]any{"type": "ed25519"}})
 		first := jwks()
 		if len(first.Keys) != 1 || first.Keys[0]["kty"] != "OKP" || first.Keys[0]["crv"] != "Ed25519" || first.Keys[0]["kid"] == "" || first.Keys[0]["d"] != "" {
@@ -499,6 +499,24 @@ func TestEd25519WithJWKS(t *testing.T) {
 	})
 }
 
+// passedWebhook creates a webhook and waits for it to pass validation,
+// failing with the validation attempt's error when it does not.
+func (h *Hookshot) passedWebhook(t *testing.T, study int64, body any) webhookJSON {
+	t.Helper()
+	w := h.createWebhook(t, study, body)
+	w = h.waitValidation(t, study, w.ID)
+	if w.Validation.Status != "passed" {
+		d := h.delivery(t, study, w.ID, *w.Validation.DeliveryID)
+		for _, a := range d.Attempts {
+			if a.Error != nil {
+				t.Errorf("validation attempt %d: %s", a.Number, *a.Error)
+			}
+		}
+		t.Fatalf("validation of webhook %d: %s", w.ID, w.Validation.Status)
+	}
+	return w
+}
+
 // signedAt is a format standard request's webhook-timestamp.
 func signedAt(t *testing.T, r received) time.Time {
 	t.Helper()
@@ -522,7 +540,7 @@ func TestStandardFormatHandshakeEveryAuth(t *testing.T) {
 		{"type": "ed25519"},
 	} {
 		rc := newReceiver(t)
-		h.validatedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "format": "standard", "auth": auth})
+		h.passedWebhook(t, 189, map[string]any{"url": rc.URL, "events": []string{"upload"}, "format": "standard", "auth": auth})
 		v := rc.Validations()[0]
 		if v.Header.Get("Webhook-Id") != v.Header.Get("X-ActiGraph-Delivery") || v.Header.Get("Webhook-Timestamp") == "" {
 			t.Errorf("%s: handshake headers %v", auth["type"], v.Header)
