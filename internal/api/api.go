@@ -103,9 +103,11 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.opts.Metrics)
 	}
 
-	s.handle("GET /v1/event-types", s.eventTypes)
+	s.handleList("GET /v1/event-types", nil, s.eventTypes)
 	s.handle("POST /v1/studies/{study}/events", s.publish)
-	s.handle("GET /v1/studies/{study}/webhooks", s.listWebhooks)
+	s.handleList("GET /v1/studies/{study}/events", []string{"type", "since", "until", "cursor", "limit"}, s.listEvents)
+	s.handle("GET /v1/studies/{study}/events/{event}", s.getEvent)
+	s.handleList("GET /v1/studies/{study}/webhooks", nil, s.listWebhooks)
 	s.handle("POST /v1/studies/{study}/webhooks", s.createWebhook)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}", s.getWebhook)
 	s.handle("PATCH /v1/studies/{study}/webhooks/{id}", s.updateWebhook)
@@ -117,25 +119,25 @@ func (s *Server) routes() {
 	s.handle("POST /v1/studies/{study}/signing-keys/rotate", s.rotateSigningKey)
 	// The public keys are for anyone who receives: no token.
 	s.mux.HandleFunc("GET /v1/studies/{study}/jwks.json", s.jwks)
-	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries", s.listDeliveries)
+	s.handleList("GET /v1/studies/{study}/webhooks/{id}/deliveries",
+		[]string{"status", "event", "id", "event_id", "since", "until", "cursor", "limit"}, s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
 
 	// Administration: the Accounts service lets only admins in.
-	s.handle("GET /v1/accounts", s.listAccounts)
+	s.handleList("GET /v1/accounts", nil, s.listAccounts)
 	s.handle("POST /v1/accounts", s.createAccount)
 	s.handle("GET /v1/accounts/{account}", s.getAccount)
 	s.handle("PATCH /v1/accounts/{account}", s.updateAccount)
 	s.handle("DELETE /v1/accounts/{account}", s.deleteAccount)
-	s.handle("GET /v1/accounts/{account}/tokens", s.listTokens)
+	s.handleList("GET /v1/accounts/{account}/tokens", nil, s.listTokens)
 	s.handle("POST /v1/accounts/{account}/tokens", s.createToken)
 	s.handle("DELETE /v1/accounts/{account}/tokens/{token}", s.revokeToken)
-	s.handle("GET /v1/audit", s.listAudit)
+	s.handleList("GET /v1/audit", []string{"study_id", "cursor", "limit"}, s.listAudit)
 
-	// Anything else under /v1/ is a problem document, not the mux's text.
-	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		s.problem(w, r, hookshot.Errorf(hookshot.ENotFound, "There is no API endpoint %s %s.", r.Method, r.URL.Path))
-	})
+	// Anything else under /v1/ is a problem document, not the mux's text
+	// (see unrouted).
+	s.mux.HandleFunc("/v1/", s.unrouted)
 }
 
 // handlerFunc is an API handler that has a caller.
@@ -186,6 +188,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// The mux would answer in plain text; a known path called with a
+		// method it lacks is only here, not under /v1/ (e.g. POST /healthz).
+		s.unrouted(rec, r)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 

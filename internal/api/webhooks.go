@@ -11,6 +11,7 @@ import (
 // webhookRequest is the body of create and edit. Pointers tell "absent"
 // from "empty" for PATCH.
 type webhookRequest struct {
+	Description  *string                           `json:"description"`
 	URL          *string                           `json:"url"`
 	Auth         *service.AuthInput                `json:"auth"`
 	Format       *string                           `json:"format"`
@@ -47,6 +48,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 		return
 	}
 	in := service.WebhookInput{Auth: req.Auth, Active: req.Active}
+	if req.Description != nil {
+		in.Description = *req.Description
+	}
 	if req.URL != nil {
 		in.URL = *req.URL
 	}
@@ -93,7 +97,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 		return
 	}
 	hook, err := s.svc.Webhooks.Update(r.Context(), p, study, id, service.WebhookPatch{
-		URL: req.URL, Auth: req.Auth, Format: req.Format, Events: req.Events, EventOptions: req.EventOptions, Active: req.Active,
+		Description: req.Description, URL: req.URL, Auth: req.Auth, Format: req.Format, Events: req.Events, EventOptions: req.EventOptions, Active: req.Active,
 	})
 	if err != nil {
 		s.problem(w, r, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/service"
@@ -53,7 +54,7 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request, sess *sess
 		s.fail(w, r, sess, err)
 		return
 	}
-	d, derr := s.details(r, sess, hook, "")
+	d, derr := s.rotationPage(r, sess, hook)
 	if derr != nil {
 		s.fail(w, r, sess, derr)
 		return
@@ -68,7 +69,7 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request, sess *sess
 		d.RotateError = "The secret was not rotated: " + strings.Join(msgs, " ")
 	}
 	s.render(w, r, http.StatusUnprocessableEntity, "webhook", &view{
-		Title: "Webhook", Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
+		Title: webhookName(hook), Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
 	})
 }
 
@@ -92,13 +93,50 @@ func (s *Server) rotateSigningKey(w http.ResponseWriter, r *http.Request, sess *
 		s.fail(w, r, sess, err)
 		return
 	}
-	d, derr := s.details(r, sess, hook, "")
+	d, derr := s.rotationPage(r, sess, hook)
 	if derr != nil {
 		s.fail(w, r, sess, derr)
 		return
 	}
 	d.RotateError = "The signing key was not rotated: " + hookshot.ErrorMessage(err)
 	s.render(w, r, http.StatusUnprocessableEntity, "webhook", &view{
-		Title: "Webhook", Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
+		Title: webhookName(hook), Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
 	})
+}
+
+// addSignatures adds what Details shows of the webhook's signing: the end
+// of a secret rotation's overlap while it lasts, and the study's keys for
+// ed25519.
+func (s *Server) addSignatures(r *http.Request, d *detailsData) error {
+	hook := d.Webhook
+	if hook.SignsWithPrevious(time.Now()) {
+		d.OverlapUntil = hook.PreviousSecretUntil
+	}
+	if hook.Auth.Type == hookshot.AuthEd25519 {
+		keys, err := s.svc.Webhooks.SigningKeys(r.Context(), hook.StudyID)
+		if err != nil {
+			return err
+		}
+		d.SigningKeys = keys
+	}
+	return nil
+}
+
+// rotationPage is the Details page, unfiltered, shown again with a
+// rotation's error.
+func (s *Server) rotationPage(r *http.Request, sess *session, hook *hookshot.Webhook) (*detailsData, error) {
+	var filter listFilter
+	d, err := s.details(r, sess, hook, "", &filter)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.addSignatures(r, d); err != nil {
+		return nil, err
+	}
+	d.Types = s.svc.Events.Catalog().Types()
+	d.NewestLink = filter.pageLink(webhookPath(hook.StudyID, hook.ID), "")
+	if d.Older != "" {
+		d.OlderLink = filter.pageLink(webhookPath(hook.StudyID, hook.ID), d.Older)
+	}
+	return d, nil
 }

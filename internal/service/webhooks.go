@@ -37,8 +37,9 @@ func (a AuthInput) public() hookshot.Auth {
 // WebhookInput creates a webhook. A nil Auth means no authentication; a
 // nil Active means enabled.
 type WebhookInput struct {
-	URL  string
-	Auth *AuthInput
+	Description string
+	URL         string
+	Auth        *AuthInput
 	// Format is webhook.FormatActiGraph (also for "") or
 	// webhook.FormatStandard.
 	Format       string
@@ -51,6 +52,7 @@ type WebhookInput struct {
 // credentials keep the stored ones as long as the type stays the same, so
 // a username or scope can change without re-entering a secret.
 type WebhookPatch struct {
+	Description  *string
 	URL          *string
 	Auth         *AuthInput
 	Format       *string
@@ -153,6 +155,7 @@ func (s *Webhooks) CreateWithSecret(ctx context.Context, p *hookshot.Principal, 
 		auth.Secret = generated
 	}
 	var problems []hookshot.FieldError
+	problems = append(problems, checkDescription(in.Description)...)
 	problems = append(problems, s.checkURL("url", in.URL)...)
 	problems = append(problems, checkFormat(format)...)
 	problems = append(problems, s.checkAuth(auth, hookshot.Credentials{})...)
@@ -175,6 +178,7 @@ func (s *Webhooks) CreateWithSecret(ctx context.Context, p *hookshot.Principal, 
 	w := &hookshot.Webhook{
 		Format:            format,
 		StudyID:           studyID,
+		Description:       in.Description,
 		URL:               in.URL,
 		Auth:              auth.public(),
 		SealedCredentials: sealed,
@@ -208,6 +212,10 @@ func (s *Webhooks) Update(ctx context.Context, p *hookshot.Principal, studyID, i
 	}
 	var problems []hookshot.FieldError
 	revalidate := false
+	if patch.Description != nil {
+		problems = append(problems, checkDescription(*patch.Description)...)
+		w.Description = *patch.Description
+	}
 	if patch.URL != nil {
 		problems = append(problems, s.checkURL("url", *patch.URL)...)
 		revalidate = revalidate || *patch.URL != w.URL
@@ -309,7 +317,7 @@ func (p WebhookPatch) fields() string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"url", p.URL != nil}, {"auth", p.Auth != nil}, {"format", p.Format != nil}, {"events", p.Events != nil}, {"event_options", p.EventOptions != nil}, {"active", p.Active != nil}} {
+	}{{"description", p.Description != nil}, {"url", p.URL != nil}, {"auth", p.Auth != nil}, {"format", p.Format != nil}, {"events", p.Events != nil}, {"event_options", p.EventOptions != nil}, {"active", p.Active != nil}} {
 		if f.set {
 			names = append(names, f.name)
 		}

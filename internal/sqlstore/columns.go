@@ -15,7 +15,7 @@ import (
 
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
 	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
-	format, previous_secret_until`
+	description, format, previous_secret_until`
 
 // DeliveryColumns are the columns ScanDelivery reads, in its order.
 const DeliveryColumns = `id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
@@ -55,7 +55,7 @@ func (s *Store) scanWebhook(row Row) (*hookshot.Webhook, error) {
 	)
 	err := row.Scan(&w.ID, &w.StudyID, &w.URL, &auth, &w.SealedCredentials, &events, &options, &w.Active,
 		&status, &deliveryID, s.e.ScanNullTime(&w.Validation.CheckedAt), s.e.ScanTime(&w.CreatedAt), s.e.ScanTime(&w.UpdatedAt),
-		&w.Format, s.e.ScanNullTime(&w.PreviousSecretUntil))
+		&w.Description, &w.Format, s.e.ScanNullTime(&w.PreviousSecretUntil))
 	if err != nil {
 		return nil, err
 	}
