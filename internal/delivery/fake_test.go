@@ -2,8 +2,6 @@ package delivery
 
 import (
 	"context"
-	"crypto/ed25519"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -187,9 +185,6 @@ func (q *fakeQueue) locked(f func()) {
 type noCredentials struct{}
 
 func (noCredentials) Open([]byte) (hookshot.Credentials, error) { return hookshot.Credentials{}, nil }
-func (noCredentials) OpenPrivateKey([]byte) (ed25519.PrivateKey, error) {
-	return nil, errors.New("no keys in this test")
-}
 
 // loopbackClient may reach the tests' receivers on 127.0.0.1, which the
 // address guard refuses by default.

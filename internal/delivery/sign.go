@@ -82,7 +82,7 @@ func (s *sender) sign(ctx context.Context, d *hookshot.Delivery, w *hookshot.Web
 
 // signingKeys opens the study's private keys in force at at.
 func (s *sender) signingKeys(ctx context.Context, studyID int64, at time.Time) ([]ed25519.PrivateKey, error) {
-	if s.keys == nil {
+	if s.keys == nil || s.keyOpen == nil {
 		return nil, errors.New("this process has no signing keys to sign with ed25519")
 	}
 	stored, err := s.keys.SigningKeys(ctx, studyID, at)
@@ -94,7 +94,7 @@ func (s *sender) signingKeys(ctx context.Context, studyID int64, at time.Time) (
 	}
 	keys := make([]ed25519.PrivateKey, 0, len(stored))
 	for _, k := range stored {
-		private, err := s.opener.OpenPrivateKey(k.SealedPrivateKey)
+		private, err := s.keyOpen.OpenPrivateKey(k.SealedPrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("opening signing key %s: %w", k.ID, err)
 		}

@@ -21,7 +21,7 @@ func (k studyKeys) SigningKeys(context.Context, int64, time.Time) ([]*hookshot.S
 
 // seedOpener "opens" a sealed key that is the key's seed in the clear:
 // enough to tell which key signed.
-type seedOpener struct{ noCredentials }
+type seedOpener struct{}
 
 func (seedOpener) OpenPrivateKey(sealed []byte) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(sealed), nil
@@ -127,7 +127,7 @@ func TestSign(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := &sender{wire: DefaultWire, opener: seedOpener{}, keys: c.keys}
+			s := &sender{wire: DefaultWire, opener: noCredentials{}, keys: c.keys, keyOpen: seedOpener{}}
 			signed, err := s.sign(t.Context(), d, &c.w, c.creds, body, at)
 			if err != nil {
 				t.Fatalf("sign: %v", err)

@@ -19,8 +19,6 @@ const (
 	DefaultOverlap = 24 * time.Hour
 	// MaxOverlap bounds how long an old secret or key stays valid.
 	MaxOverlap = 30 * 24 * time.Hour
-	// maxSecretLength is SPEC §12's limit on secrets.
-	maxSecretLength = 1024
 )
 
 // ParseOverlap reads a rotation's overlap, a Go duration such as "24h" or
@@ -139,10 +137,9 @@ func (s *Webhooks) RotateSecret(ctx context.Context, p *hookshot.Principal, stud
 	if err != nil {
 		return nil, "", fmt.Errorf("opening credentials of webhook %d: %w", w.ID, err)
 	}
-	var problems []hookshot.FieldError
+	problems := checkText("secret", secret, maxAuthFieldLength)
 	switch {
-	case len(secret) > maxSecretLength:
-		problems = append(problems, hookshot.FieldError{Field: "secret", Message: fmt.Sprintf("is longer than %d bytes", maxSecretLength)})
+	case len(problems) > 0:
 	case secret == stored.Secret:
 		problems = append(problems, hookshot.FieldError{Field: "secret", Message: "is the secret the webhook has now; give a new one, or leave it out to have one generated"})
 	}

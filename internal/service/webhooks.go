@@ -160,6 +160,7 @@ func (s *Webhooks) CreateWithSecret(ctx context.Context, p *hookshot.Principal, 
 	problems = append(problems, checkFormat(format)...)
 	problems = append(problems, s.checkAuth(auth, hookshot.Credentials{})...)
 	problems = append(problems, checkAuthFormat(auth.Type, format, auth.Secret, auth.Secret == generated)...)
+	problems = append(problems, checkAuthText(auth)...)
 	events, evProblems := s.checkEvents(in.Events, in.EventOptions)
 	problems = append(problems, evProblems...)
 	if len(problems) > 0 {
@@ -246,6 +247,7 @@ func (s *Webhooks) Update(ctx context.Context, p *hookshot.Principal, studyID, i
 			keep = stored
 		}
 		problems = append(problems, s.checkAuth(*patch.Auth, keep)...)
+		problems = append(problems, checkAuthText(*patch.Auth)...)
 		creds := mergeCredentials(patch.Auth.credentials(), keep)
 		problems = append(problems, checkAuthFormat(patch.Auth.Type, format, creds.Secret, false)...)
 		if creds.Secret == stored.Secret && patch.Auth.Type == w.Auth.Type {
@@ -415,8 +417,8 @@ func (s *Webhooks) checkURL(field, raw string) []hookshot.FieldError {
 	if raw == "" {
 		return bad("is required: the https:// address that receives the webhooks")
 	}
-	if len(raw) > maxURLLength {
-		return bad(fmt.Sprintf("is longer than %d characters", maxURLLength))
+	if tooLong := checkText(field, raw, maxURLLength); tooLong != nil {
+		return tooLong
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
