@@ -80,6 +80,9 @@ type Server struct {
 	log  *slog.Logger
 	opts Options
 	mux  *http.ServeMux
+	// routes are the patterns of every /v1 route, so that a test can hold
+	// them against the OpenAPI document.
+	v1Routes []string
 }
 
 // New returns the API handler.
@@ -99,6 +102,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.opts.Metrics)
 	}
 
+	s.public("GET /v1/openapi.json", s.openAPI)
 	s.handle("GET /v1/event-types", s.eventTypes)
 	s.handle("POST /v1/studies/{study}/events", s.publish)
 	s.handle("GET /v1/studies/{study}/webhooks", s.listWebhooks)
@@ -136,6 +140,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *hookshot.Princi
 // handle registers an authenticated route. What the caller may do there
 // is for the service to say.
 func (s *Server) handle(pattern string, h handlerFunc) {
+	s.v1Routes = append(s.v1Routes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
@@ -150,6 +155,12 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
 		h(w, r, p)
 	})
+}
+
+// public registers a /v1 route that needs no token.
+func (s *Server) public(pattern string, h http.HandlerFunc) {
+	s.v1Routes = append(s.v1Routes, pattern)
+	s.mux.HandleFunc(pattern, h)
 }
 
 func bearer(r *http.Request) (string, bool) {
