@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/clock"
 	"github.com/hookshot/hookshot/webhook"
@@ -69,8 +72,15 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	var at phases
+	ctx = at.trace(ctx)
 
 	header := s.headers(d, w, body)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		// The attempt's own span, so that the receiver's spans are its
+		// children (SPEC §18).
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(header))
+	}
 	// Stored headers are built before any credential is added, then the
 	// credential header is recorded as redacted: the secret never reaches
 	// the attempt record.
@@ -82,7 +92,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		att.Error = "cannot open the webhook's stored credentials: " + err.Error()
 		att.Request.Headers = stored
 		att.Duration = time.Since(started)
-		return att, again
+		return att, again.as(classOther)
 	}
 	cachedToken := false
 	switch w.Auth.Type {
@@ -97,10 +107,10 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		stored["Authorization"] = []string{redacted}
 		tok, cached, err := s.tokens.token(ctx, w, creds)
 		if err != nil {
-			att.Error = describe(err, s.timeout)
+			att.Error = describeTokenFailure(err, w.Auth.TokenURL, s.timeout, at.current())
 			att.Request.Headers = stored
 			att.Duration = time.Since(started)
-			return att, again
+			return att, again.as(errorClass(err))
 		}
 		cachedToken = cached
 		header["Authorization"] = []string{"Bearer " + tok}
@@ -111,23 +121,28 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	if err != nil {
 		att.Error = "bad target URL: " + err.Error()
 		att.Duration = time.Since(started)
-		return att, again
+		return att, again.as(classOther)
 	}
 	req.Header = header
 	resp, err := s.client.Do(req)
 	if err != nil {
-		att.Error = describe(err, s.timeout)
+		att.Error = describeFailure(err, s.timeout, at.current())
 		att.Duration = time.Since(started)
-		return att, again
+		return att, again.as(errorClass(err))
 	}
+	at.set(phaseReading)
 	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, responseBodyCap))
 	_, _ = io.CopyN(io.Discard, resp.Body, drainCap)
 	resp.Body.Close()
 	att.Duration = time.Since(started)
-	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: resp.Header, Body: respBody}
+	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: capHeaders(resp.Header, maxStoredHeaderBytes), Body: respBody}
+	if readErr != nil && isTimeout(readErr) {
+		att.Error = describeFailure(readErr, s.timeout, phaseReading)
+		return att, again.as(errorClass(readErr))
+	}
 	if readErr != nil {
 		att.Error = "reading the response: " + describe(readErr, s.timeout)
-		return att, again
+		return att, again.as(errorClass(readErr))
 	}
 
 	v := again
@@ -158,7 +173,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 			v = verdict{next: retryNow}
 		}
 	}
-	return att, v
+	return att, v.as(statusClass(resp.StatusCode))
 }
 
 func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte) http.Header {

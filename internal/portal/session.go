@@ -71,7 +71,9 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if !s.readForm(w, r, sess, maxForm) {
+				return
+			}
 			if !sameToken(r.PostFormValue(csrfField), sess.csrf) {
 				s.errorPage(w, r, sess, http.StatusForbidden, "This form has expired or did not come from this portal, so nothing was changed. Go back, reload the page and try again.")
 				return
@@ -144,6 +146,9 @@ type loginData struct {
 	Email string
 	Next  string
 	Error string
+	// NobodyCanSignIn: no account has a password yet, so the page says
+	// how to make the first one.
+	NobodyCanSignIn bool
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -169,11 +174,19 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, d
 	_, _ = rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
 	s.setCookie(w, r, loginCookie, token, int((30 * time.Minute).Seconds()))
+	nobody, err := s.svc.Sessions.NobodyCanSignIn(r.Context())
+	if err != nil {
+		// The form still works; only the first-run hint is missing.
+		s.log.Error("checking for accounts that can sign in", "err", err)
+	}
+	d.NobodyCanSignIn = nobody
 	s.render(w, r, status, "login", &view{Title: "Sign in", CSRF: token, Notice: notice(r), Data: d})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if !s.readForm(w, r, nil, maxLoginForm) {
+		return
+	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	d := loginData{Email: email, Next: localPath(r.PostFormValue("next"))}
 	c, err := r.Cookie(loginCookie)
@@ -207,7 +220,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	succeeded()
-	s.log.Info("signed in", "account", a.ID, "ip", s.clientIP(r))
+	s.log.Info("signed in", "account_id", a.ID, "ip", s.clientIP(r))
 	s.setCookie(w, r, loginCookie, "", -1)
 	s.setCookie(w, r, sessionCookie, secret, int(service.SessionTTL.Seconds()))
 	next := d.Next
