@@ -113,6 +113,10 @@ func (s *Server) routes() {
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
 
+	// Integrators (SPEC §15, §17).
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/test", s.sendTestEvent)
+	s.handle("POST /v1/studies/{study}/events/batch", s.publishBatch)
+
 	// Administration: the Accounts service lets only admins in.
 	s.handle("GET /v1/accounts", s.listAccounts)
 	s.handle("POST /v1/accounts", s.createAccount)

@@ -70,7 +70,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 
-	header := s.headers(d, w, body)
+	header := s.headers(job)
 	// Stored headers are built before any credential is added, then the
 	// credential header is recorded as redacted: the secret never reaches
 	// the attempt record.
@@ -161,7 +161,8 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	return att, v
 }
 
-func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte) http.Header {
+func (s *sender) headers(job *hookshot.Job) http.Header {
+	d, w := job.Delivery, job.Webhook
 	p := s.wire.HeaderPrefix
 	// Keys are set directly, not through Header.Set, so they go out spelt
 	// as documented (X-ActiGraph-…, not X-Actigraph-…).
@@ -178,6 +179,9 @@ func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte)
 	}
 	if d.Event == hookshot.EventValidation {
 		h[p+"Hook-Secret"] = []string{d.ValidationCode}
+	}
+	if job.Test {
+		h[p+"Test"] = []string{"true"}
 	}
 	return h
 }

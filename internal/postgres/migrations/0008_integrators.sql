@@ -1,0 +1,4 @@
+-- Test events (SPEC §15): the catalog's example sent to one webhook on
+-- request; their deliveries carry <prefix>Test: true. The SQLite twin
+-- adds the same column.
+ALTER TABLE events ADD COLUMN test boolean NOT NULL DEFAULT false;

@@ -1,0 +1,4 @@
+-- Test events (SPEC §15): the catalog's example sent to one webhook on
+-- request; their deliveries carry <prefix>Test: true. The PostgreSQL twin
+-- adds the same column.
+ALTER TABLE events ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
