@@ -125,7 +125,9 @@ type BatchItemError struct {
 	Err   error
 }
 
-func (e *BatchItemError) Error() string { return fmt.Sprintf("event %d of the batch: %v", e.Index, e.Err) }
+func (e *BatchItemError) Error() string {
+	return fmt.Sprintf("event %d of the batch: %v", e.Index, e.Err)
+}
 
 // Unwrap returns the item's error.
 func (e *BatchItemError) Unwrap() error { return e.Err }
