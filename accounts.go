@@ -36,6 +36,7 @@ type Account struct {
 func (a *Account) Principal() *Principal {
 	return &Principal{
 		Name:       AccountActor(a.ID, a.Email),
+		AccountID:  a.ID,
 		Admin:      a.Admin,
 		PublishAll: a.PublishAll,
 		Publish:    append([]int64(nil), a.Publish...),

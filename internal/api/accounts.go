@@ -181,6 +181,18 @@ type tokenRequest struct {
 	ExpiresIn string     `json:"expires_in"`
 }
 
+func (req tokenRequest) input() (service.TokenInput, error) {
+	in := service.TokenInput{Name: req.Name, ExpiresAt: req.ExpiresAt}
+	if req.ExpiresIn != "" {
+		d, err := time.ParseDuration(req.ExpiresIn)
+		if err != nil || d <= 0 {
+			return in, hookshot.Invalid("expires_in must be a positive duration such as 720h.", hookshot.FieldError{Field: "expires_in", Message: "must be a positive duration such as 720h"})
+		}
+		in.ExpiresIn = d
+	}
+	return in, nil
+}
+
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
 	id, ok := s.accountID(w, r)
 	if !ok {
@@ -208,14 +220,10 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *hookshot
 		s.problem(w, r, err)
 		return
 	}
-	in := service.TokenInput{Name: req.Name, ExpiresAt: req.ExpiresAt}
-	if req.ExpiresIn != "" {
-		d, err := time.ParseDuration(req.ExpiresIn)
-		if err != nil || d <= 0 {
-			s.problem(w, r, hookshot.Invalid("expires_in must be a positive duration such as 720h.", hookshot.FieldError{Field: "expires_in", Message: "must be a positive duration such as 720h"}))
-			return
-		}
-		in.ExpiresIn = d
+	in, err := req.input()
+	if err != nil {
+		s.problem(w, r, err)
+		return
 	}
 	tok, secret, err := s.svc.Accounts.CreateToken(r.Context(), p, id, in)
 	if err != nil {

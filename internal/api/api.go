@@ -116,6 +116,9 @@ func (s *Server) routes() {
 	// Integrators (SPEC §15, §17).
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/test", s.sendTestEvent)
 	s.handle("POST /v1/studies/{study}/events/batch", s.publishBatch)
+	s.handle("GET /v1/me/tokens", s.listMyTokens)
+	s.handle("POST /v1/me/tokens", s.createMyToken)
+	s.handle("DELETE /v1/me/tokens/{token}", s.revokeMyToken)
 
 	// Administration: the Accounts service lets only admins in.
 	s.handle("GET /v1/accounts", s.listAccounts)

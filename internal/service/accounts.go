@@ -279,6 +279,11 @@ func (s *Accounts) CreateToken(ctx context.Context, p *hookshot.Principal, accou
 	if err := mayAdminister(p); err != nil {
 		return nil, "", err
 	}
+	return s.createToken(ctx, p, accountID, in)
+}
+
+// createToken is CreateToken for a caller already checked.
+func (s *Accounts) createToken(ctx context.Context, p *hookshot.Principal, accountID int64, in TokenInput) (*hookshot.Token, string, error) {
 	t := s.clock.Now()
 	switch {
 	case in.ExpiresIn != 0 && in.ExpiresAt != nil:
@@ -345,6 +350,11 @@ func (s *Accounts) RevokeToken(ctx context.Context, p *hookshot.Principal, accou
 	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
+	return s.revokeToken(ctx, p, accountID, id)
+}
+
+// revokeToken is RevokeToken for a caller already checked.
+func (s *Accounts) revokeToken(ctx context.Context, p *hookshot.Principal, accountID, id int64) (*hookshot.Token, error) {
 	// The entry, which goes in with the change, names the token; tokens
 	// are never renamed.
 	tokens, err := s.accounts.Tokens(ctx, accountID)
