@@ -213,6 +213,8 @@ type detailsData struct {
 	// progress); the page's script polls it and reloads when it changes.
 	State string
 	Busy  bool
+	// TestTypes are the event types a test event may be sent of.
+	TestTypes []string
 }
 
 func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
@@ -244,6 +246,9 @@ func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook,
 		return nil, err
 	}
 	d := &detailsData{Webhook: hook, Deliveries: list, Older: next}
+	for _, t := range s.svc.Events.Catalog().Types() {
+		d.TestTypes = append(d.TestTypes, t.Name)
+	}
 	deliveries := make([]*hookshot.Delivery, len(list))
 	for i, del := range list {
 		slices.Reverse(del.Attempts)
