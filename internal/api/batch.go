@@ -2,11 +2,17 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/service"
 )
+
+// batchBodyFactor is how many times HOOKSHOT_MAX_BODY a batch's body may
+// be: 500 events of a few KiB each are more than one event's limit, but
+// each payload is still held to it (see publishBatch).
+const batchBodyFactor = 10
 
 type batchRequest struct {
 	Events []batchEvent `json:"events"`
@@ -42,6 +48,17 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, p *hooksho
 	var req batchRequest
 	if err := decode(r, &req); err != nil {
 		s.problem(w, r, err)
+		return
+	}
+	var tooLarge []hookshot.FieldError
+	for i, e := range req.Events {
+		if int64(len(e.Payload)) > s.opts.MaxBody {
+			tooLarge = append(tooLarge, hookshot.FieldError{Field: fmt.Sprintf("events[%d].payload", i),
+				Message: fmt.Sprintf("is %d bytes, more than the limit of %d for one event (HOOKSHOT_MAX_BODY)", len(e.Payload), s.opts.MaxBody)})
+		}
+	}
+	if len(tooLarge) > 0 {
+		s.problem(w, r, &hookshot.Error{Code: hookshot.ETooLarge, Message: "Nothing was published: " + tooLarge[0].Field + " " + tooLarge[0].Message + ".", FieldErrors: tooLarge})
 		return
 	}
 	events := make([]service.PublishInput, len(req.Events))

@@ -251,6 +251,29 @@ func TestBatchPublish(t *testing.T) {
 			t.Error("the key of an event in a refused batch answered a later one")
 		}
 
+		// 500 events of the largest example are more than one request's
+		// limit (HOOKSHOT_MAX_BODY, 1 MiB) but within a batch's; one
+		// payload over the single limit is refused by name.
+		daily := fixture(t, "daily_statistics_complete.json")
+		full := make([]string, 500)
+		for i := range full {
+			full[i] = `{"type": "daily_statistics_complete", "payload": ` + string(daily) + `}`
+		}
+		body := `{"events": [` + strings.Join(full, ",") + `]}`
+		if len(body) <= 1<<20 {
+			t.Fatalf("the full batch is %d bytes; it should be over 1 MiB to show the batch's own limit", len(body))
+		}
+		var big batchJSON
+		h.call("POST", "/v1/studies/234/events/batch", body).must(t, http.StatusAccepted).JSON(t, &big)
+		if len(big.Events) != 500 {
+			t.Errorf("a batch of 500 answered %d publications", len(big.Events))
+		}
+		huge := `{"type": "upload", "payload": {"status": "started", "uploadId": "1", "subjectId": "9", "studyId": "189", "pad": "` + strings.Repeat("x", 1<<20) + `"}}`
+		h.call("POST", path, `{"events": [`+huge+`]}`).must(t, http.StatusRequestEntityTooLarge).JSON(t, &p)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "events[0].payload" {
+			t.Errorf("an oversized payload: problem %+v, want events[0].payload named", p)
+		}
+
 		// A manager may not publish, in batches either.
 		h.cliAccount(t, "--email", "manager@example.org", "--manage", "189")
 		token := h.cliToken(t, "manager@example.org", "manager")
