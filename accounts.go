@@ -85,6 +85,7 @@ const (
 	AuditEnabled   = "enabled"
 	AuditDisabled  = "disabled"
 	AuditResent    = "resent"
+	AuditTested    = "tested" // a test event was sent
 	AuditDeleted   = "deleted"
 	AuditRevoked   = "revoked"
 	AuditPassword  = "password_set"

@@ -117,6 +117,9 @@ type PublishItem struct {
 	Event      *Event
 	Deliveries []*Delivery
 	Key        *IdempotencyKey // nil for none
+	// Audit, when not nil, is appended in the same transaction, unless
+	// the item was answered under its key or got no delivery.
+	Audit *AuditEntry
 }
 
 // BatchItemError says which item of a batch failed, and why.

@@ -101,6 +101,18 @@ func TestTestEvents(t *testing.T) {
 		if n := len(other.Events()); n != 0 {
 			t.Errorf("the study's other webhook got %d test events, want none", n)
 		}
+		var trail listJSON[struct{ Actor, Action, Target, Detail string }]
+		h.call("GET", fmt.Sprintf("/v1/audit?study_id=%d", study), nil).must(t, http.StatusOK).JSON(t, &trail)
+		tested, first := 0, false
+		for _, e := range trail.Items {
+			if e.Action == "tested" && e.Target == fmt.Sprintf("webhook %d", hook.ID) && e.Actor == "admin-token" {
+				tested++
+				first = first || e.Detail == "test event upload (error), delivery "+d.ID
+			}
+		}
+		if tested != 3 || !first {
+			t.Errorf("audit trail %+v: want the three test events sent, the first naming its delivery", trail.Items)
+		}
 	})
 }
 

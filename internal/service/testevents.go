@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/hookshot/hookshot"
@@ -20,7 +21,8 @@ type TestInput struct {
 // this one need not be subscribed to the type either, since the caller
 // chose it. It must be enabled and validated, like any webhook that gets
 // events: otherwise EConflict saying what to do. An unknown webhook is
-// ENotFound, an unknown type or status EInvalid.
+// ENotFound, an unknown type or status EInvalid. The audit trail records
+// it, as p's doing, with the event.
 func (s *Events) SendTest(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, in TestInput) (*hookshot.Delivery, error) {
 	if err := mayManage(p, studyID); err != nil {
 		return nil, err
@@ -58,10 +60,16 @@ func (s *Events) SendTest(ctx context.Context, p *hookshot.Principal, studyID, w
 		CreatedAt:     t,
 		UpdatedAt:     t,
 	}
-	pub, err := s.store.PublishEvent(ctx, ev, []*hookshot.Delivery{d}, nil)
+	detail := "test event " + in.Type
+	if in.Type == hookshot.EventUpload {
+		detail += " (" + cmp.Or(in.Status, "completed") + ")"
+	}
+	e := s.entry(p, hookshot.AuditTested, studyID, webhookTarget(webhookID), detail+", delivery "+d.ID)
+	pubs, err := s.store.PublishEvents(ctx, []hookshot.PublishItem{{Event: ev, Deliveries: []*hookshot.Delivery{d}, Audit: e}})
 	if err != nil {
 		return nil, err
 	}
+	pub := pubs[0]
 	if len(pub.Deliveries) == 0 {
 		// Deleted between the read and the insert.
 		return nil, hookshot.Errorf(hookshot.ENotFound, "Webhook %d does not exist in study %d.", webhookID, studyID)

@@ -22,7 +22,15 @@ func (s *Store) PublishEvents(ctx context.Context, items []hookshot.PublishItem)
 				return &hookshot.BatchItemError{Index: i, Err: err}
 			}
 			pubs[i] = pub
-			due = due || (!pub.Replayed && len(pub.Deliveries) > 0)
+			created := !pub.Replayed && len(pub.Deliveries) > 0
+			if created && it.Audit != nil {
+				saved, err := s.insertAudit(ctx, tx, it.Audit, 0)
+				if err != nil {
+					return &hookshot.BatchItemError{Index: i, Err: err}
+				}
+				*it.Audit = saved
+			}
+			due = due || created
 		}
 		if due {
 			return s.e.DeliveriesDue(ctx, tx)

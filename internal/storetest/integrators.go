@@ -13,6 +13,7 @@ var integratorTests = []test{
 	{"BatchStoresAllInOrder", testBatchStoresAll},
 	{"BatchReplaysPerEvent", testBatchReplays},
 	{"BatchMismatchStoresNothing", testBatchMismatch},
+	{"BatchAudit", testBatchAudit},
 }
 
 // A test event's deliveries come out of the queue marked as a test; an
@@ -127,5 +128,28 @@ func testBatchMismatch(t *testing.T, f *fixture) {
 	again := f.newEvent(studyA)
 	if pub := f.publish(again, nil, f.key("k2", "h2")); pub.Replayed {
 		t.Error("the key of a failed batch's event answered a later publish")
+	}
+}
+
+// An item's audit entry is written with it, and only when the item made
+// something: not for a replay.
+func testBatchAudit(t *testing.T, f *fixture) {
+	w := f.createWebhook(studyA)
+	ev := f.newEvent(studyA)
+	e := &hookshot.AuditEntry{At: f.now, Actor: "tester", Action: hookshot.AuditTested, StudyID: studyA, Target: "webhook 1", Detail: "test event upload"}
+	if _, err := f.publishEvents(hookshot.PublishItem{Event: ev, Deliveries: []*hookshot.Delivery{f.newDelivery(w, ev, f.now)}, Key: f.key("a1", "h"), Audit: e}); err != nil {
+		t.Fatalf("PublishEvents: %v", err)
+	}
+	if e.ID == 0 {
+		t.Error("the entry did not get its ID")
+	}
+	again := f.newEvent(studyA)
+	replayEntry := &hookshot.AuditEntry{At: f.now, Actor: "tester", Action: hookshot.AuditTested, StudyID: studyA, Target: "webhook 1", Detail: "replayed"}
+	if _, err := f.publishEvents(hookshot.PublishItem{Event: again, Deliveries: []*hookshot.Delivery{f.newDelivery(w, again, f.now)}, Key: f.key("a1", "h"), Audit: replayEntry}); err != nil {
+		t.Fatalf("PublishEvents again: %v", err)
+	}
+	trail := f.trail()
+	if len(trail) != 1 || trail[0].ID != e.ID || trail[0].Detail != "test event upload" {
+		t.Errorf("audit trail = %+v, want the first item's entry only", trail)
 	}
 }
