@@ -242,6 +242,16 @@ func TestBatchPublish(t *testing.T) {
 		if len(p.Errors) != 1 || p.Errors[0].Field != "events[1].idempotency_key" {
 			t.Errorf("conflict problem %+v, want events[1].idempotency_key", p)
 		}
+		// One key for two different events of one batch is a mistake in
+		// the batch; for the same event twice, both answer one event.
+		dup := `{"events": [
+			{"type": "upload", "payload": ` + string(uploadPayload(study, "completed", 30)) + `, "idempotency_key": "d1"},
+			{"type": "upload", "payload": ` + string(uploadPayload(study, "completed", 31)) + `, "idempotency_key": "d1"}
+		]}`
+		h.call("POST", path, dup).must(t, http.StatusUnprocessableEntity).JSON(t, &p)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "events[1].idempotency_key" || !strings.Contains(p.Errors[0].Message, "events[0]") {
+			t.Errorf("one key for two events: problem %+v, want events[1].idempotency_key pointing at events[0]", p)
+		}
 		// Too many events.
 		many := make([]map[string]any, 501)
 		for i := range many {
@@ -254,6 +264,19 @@ func TestBatchPublish(t *testing.T) {
 		h.call("POST", path, `{"events": []}`).must(t, http.StatusUnprocessableEntity)
 		if n := h.deliveryCount(t, study, hook.ID, "upload"); n != 3 {
 			t.Errorf("the webhook has %d deliveries, want the first batch's 3: refused batches stored nothing", n)
+		}
+		same := `{"events": [
+			{"type": "upload", "payload": ` + string(uploadPayload(study, "completed", 40)) + `, "idempotency_key": "s1"},
+			{"type": "upload", "payload": ` + string(uploadPayload(study, "completed", 40)) + `, "idempotency_key": "s1"}
+		]}`
+		var twice batchJSON
+		h.call("POST", path, same).must(t, http.StatusAccepted).JSON(t, &twice)
+		if twice.Events[0].ID != twice.Events[1].ID || twice.Events[0].Replayed || !twice.Events[1].Replayed || len(twice.Events[1].Deliveries) != 1 {
+			t.Errorf("the same event twice under one key: %+v, want one event answered twice", twice.Events)
+		}
+		h.waitSucceeded(t, study, twice.Events[0].publishJSON)
+		if n := h.deliveryCount(t, study, hook.ID, "upload"); n != 4 {
+			t.Errorf("the webhook has %d deliveries, want 4: the first batch's and one for the event sent twice", n)
 		}
 		// c1 and c2 were not kept: they publish anew.
 		var fresh batchJSON
