@@ -316,12 +316,23 @@ func TestBatchPublish(t *testing.T) {
 	})
 }
 
+// ownTokenJSON is a token with the roles it was narrowed to.
+type ownTokenJSON struct {
+	tokenJSON
+	Roles *struct {
+		Admin      bool    `json:"admin"`
+		PublishAll bool    `json:"publish_all"`
+		Publish    []int64 `json:"publish"`
+		Manage     []int64 `json:"manage"`
+	} `json:"roles"`
+}
+
 // A webhooks manager issues, lists and revokes tokens of its own account,
 // which act with the account's roles and never more.
 func TestSelfServiceTokens(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		h := start(t, b.database(t))
-		managerID := h.cliAccount(t, "--email", "manager@example.org", "--manage", "189")
+		managerID := h.cliAccount(t, "--email", "manager@example.org", "--manage", "189,191")
 		bootstrap := h.cliToken(t, "manager@example.org", "bootstrap")
 		h.cliAccount(t, "--email", "pipeline@example.org", "--publish-all")
 		publisher := h.cliToken(t, "pipeline@example.org", "pipeline")
@@ -344,11 +355,42 @@ func TestSelfServiceTokens(t *testing.T) {
 			t.Errorf("a token asking for admin: %+v, want admin named", p)
 		}
 		h.callAs(made.Token, "POST", "/v1/me/tokens", map[string]any{"name": ""}).must(t, http.StatusUnprocessableEntity)
+		for _, over := range []struct {
+			roles map[string]any
+			field string
+		}{
+			{map[string]any{"admin": true}, "roles.admin"},
+			{map[string]any{"publish": []int64{189}}, "roles.publish[0]"},
+			{map[string]any{"publish_all": true}, "roles.publish_all"},
+			{map[string]any{"manage": []int64{189, 190}}, "roles.manage[1]"},
+		} {
+			h.callAs(made.Token, "POST", "/v1/me/tokens", map[string]any{"name": "more", "roles": over.roles}).must(t, http.StatusForbidden).JSON(t, &p)
+			if len(p.Errors) != 1 || p.Errors[0].Field != over.field {
+				t.Errorf("a token asking for %v: %+v, want %s named", over.roles, p, over.field)
+			}
+		}
+
+		// Fewer roles are fine: a token for one of the studies only, and
+		// whatever it makes is no broader.
+		var narrow, child ownTokenJSON
+		h.callAs(made.Token, "POST", "/v1/me/tokens", map[string]any{"name": "one study", "roles": map[string]any{"manage": []int64{191}}}).
+			must(t, http.StatusCreated).JSON(t, &narrow)
+		if narrow.Roles == nil || len(narrow.Roles.Manage) != 1 || narrow.Roles.Manage[0] != 191 {
+			t.Errorf("narrowed token = %+v, want roles manage [191]", narrow)
+		}
+		h.callAs(narrow.Token, "GET", "/v1/studies/191/webhooks", nil).must(t, http.StatusOK)
+		h.callAs(narrow.Token, "GET", "/v1/studies/189/webhooks", nil).must(t, http.StatusNotFound)
+		h.callAs(narrow.Token, "POST", "/v1/me/tokens", map[string]any{"name": "wider", "roles": map[string]any{"manage": []int64{189}}}).must(t, http.StatusForbidden)
+		h.callAs(narrow.Token, "POST", "/v1/me/tokens", map[string]any{"name": "child"}).must(t, http.StatusCreated).JSON(t, &child)
+		h.callAs(child.Token, "GET", "/v1/studies/189/webhooks", nil).must(t, http.StatusNotFound)
+		h.callAs(child.Token, "GET", "/v1/studies/191/webhooks", nil).must(t, http.StatusOK)
+		h.callAs(bootstrap, "DELETE", fmt.Sprintf("/v1/me/tokens/%d", narrow.ID), nil).must(t, http.StatusOK)
+		h.callAs(bootstrap, "DELETE", fmt.Sprintf("/v1/me/tokens/%d", child.ID), nil).must(t, http.StatusOK)
 
 		var mine listJSON[tokenJSON]
 		h.callAs(made.Token, "GET", "/v1/me/tokens", nil).must(t, http.StatusOK).JSON(t, &mine)
-		if len(mine.Items) != 2 || mine.Items[0].Name != "bootstrap" || mine.Items[1].Name != "ci" {
-			t.Fatalf("my tokens = %+v, want bootstrap and ci", mine.Items)
+		if len(mine.Items) != 4 || mine.Items[0].Name != "bootstrap" || mine.Items[1].Name != "ci" || mine.Items[2].Name != "one study" {
+			t.Fatalf("my tokens = %+v, want bootstrap, ci, one study and child", mine.Items)
 		}
 		for _, tok := range mine.Items {
 			if tok.Token != "" {
@@ -364,7 +406,7 @@ func TestSelfServiceTokens(t *testing.T) {
 
 		// The roles are read at each request: what the account loses, its
 		// tokens lose.
-		h.call("PATCH", fmt.Sprintf("/v1/accounts/%d", managerID), map[string]any{"manage": []int64{190}}).must(t, http.StatusOK)
+		h.call("PATCH", fmt.Sprintf("/v1/accounts/%d", managerID), map[string]any{"manage": []int64{190, 191}}).must(t, http.StatusOK)
 		h.callAs(made.Token, "GET", "/v1/studies/189/webhooks", nil).must(t, http.StatusNotFound)
 		h.callAs(made.Token, "GET", "/v1/studies/190/webhooks", nil).must(t, http.StatusOK)
 

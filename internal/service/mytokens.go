@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"github.com/hookshot/hookshot"
 )
@@ -42,7 +44,51 @@ func (s *Accounts) CreateMyToken(ctx context.Context, p *hookshot.Principal, in 
 	if err := mayOwnTokens(p); err != nil {
 		return nil, "", err
 	}
-	return s.createToken(ctx, p, p.AccountID, in)
+	if in.Roles == nil {
+		// A token made by a narrowed token is no broader than its maker.
+		acc, err := s.account(ctx, p.AccountID)
+		if err != nil {
+			return nil, "", err
+		}
+		if !sameRoles(p, acc.Principal()) {
+			in.Roles = &hookshot.TokenRoles{Admin: p.Admin, PublishAll: p.PublishAll, Publish: p.Publish, Manage: p.Manage}
+		}
+	}
+	return s.createToken(ctx, p, p.AccountID, in, p)
+}
+
+// withinRoles is nil when bound holds every role of r, and otherwise
+// EForbidden naming each role it does not hold.
+func withinRoles(r hookshot.TokenRoles, bound *hookshot.Principal) error {
+	var problems []hookshot.FieldError
+	if r.Admin && !bound.Admin {
+		problems = append(problems, hookshot.FieldError{Field: "roles.admin", Message: "is not yours to give: you are not an administrator"})
+	}
+	if r.PublishAll && !bound.Admin && !bound.PublishAll {
+		problems = append(problems, hookshot.FieldError{Field: "roles.publish_all", Message: "is not yours to give: you may not publish for every study"})
+	}
+	for i, id := range r.Publish {
+		if !bound.CanPublish(id) {
+			problems = append(problems, hookshot.FieldError{Field: fmt.Sprintf("roles.publish[%d]", i), Message: fmt.Sprintf("is not yours to give: you may not publish for study %d", id)})
+		}
+	}
+	for i, id := range r.Manage {
+		if !bound.CanManage(id) {
+			problems = append(problems, hookshot.FieldError{Field: fmt.Sprintf("roles.manage[%d]", i), Message: fmt.Sprintf("is not yours to give: you do not manage study %d", id)})
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &hookshot.Error{Code: hookshot.EForbidden, FieldErrors: problems,
+		Message: "The token was not created: a token never holds more than its maker; " + summary(problems)}
+}
+
+// sameRoles reports whether p and q may do the same.
+func sameRoles(p, q *hookshot.Principal) bool {
+	set := func(ids []int64) []int64 { s := slices.Clone(ids); slices.Sort(s); return slices.Compact(s) }
+	return p.Admin == q.Admin && p.PublishAll == q.PublishAll &&
+		slices.Equal(set(p.Publish), set(q.Publish)) && slices.Equal(set(p.Manage), set(q.Manage))
 }
 
 // RevokeMyToken revokes a token of p's own account; it stops working at

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/hookshot/hookshot"
@@ -14,6 +15,7 @@ var integratorTests = []test{
 	{"BatchReplaysPerEvent", testBatchReplays},
 	{"BatchMismatchStoresNothing", testBatchMismatch},
 	{"BatchAudit", testBatchAudit},
+	{"TokenRoles", testTokenRoles},
 }
 
 // A test event's deliveries come out of the queue marked as a test; an
@@ -152,4 +154,43 @@ func testBatchAudit(t *testing.T, f *fixture) {
 	if len(trail) != 1 || trail[0].ID != e.ID || trail[0].Detail != "test event upload" {
 		t.Errorf("audit trail = %+v, want the first item's entry only", trail)
 	}
+}
+
+// A token's roles come back as they were stored, wherever the token does;
+// a token without them comes back without them.
+func testTokenRoles(t *testing.T, f *fixture) {
+	a := f.createAccount("narrow@example.org")
+	roles := &hookshot.TokenRoles{Manage: []int64{studyA}, Publish: []int64{studyB}}
+	narrow := &hookshot.Token{AccountID: a.ID, Name: "narrow", CreatedAt: f.now, Roles: roles}
+	if err := f.accounts().CreateToken(f.ctx, narrow, hashOf("narrow-secret"), nil); err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+	f.createToken(a.ID, "whole", "whole-secret")
+	check := func(where string, got *hookshot.Token, want *hookshot.TokenRoles) {
+		t.Helper()
+		if !reflect.DeepEqual(got.Roles, want) {
+			t.Errorf("%s: token %q has roles %+v, want %+v", where, got.Name, got.Roles, want)
+		}
+	}
+	tok, _, err := f.accounts().TokenByHash(f.ctx, hashOf("narrow-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("TokenByHash", tok, roles)
+	tok, _, err = f.accounts().TokenByHash(f.ctx, hashOf("whole-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("TokenByHash", tok, nil)
+	list, err := f.accounts().Tokens(f.ctx, a.ID)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("Tokens = %d tokens, %v", len(list), err)
+	}
+	check("Tokens", list[0], roles)
+	check("Tokens", list[1], nil)
+	revoked, err := f.accounts().RevokeToken(f.ctx, a.ID, narrow.ID, f.now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("RevokeToken", revoked, roles)
 }
