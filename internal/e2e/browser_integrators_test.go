@@ -23,7 +23,7 @@ func TestIntegratorsInBrowser(t *testing.T) {
 		email    = "integrator@example.org"
 		password = "correct horse battery staple"
 	)
-	h.cli(t, password+"\n", "accounts", "create", "--email", email, "--manage", "189", "--password-stdin")
+	h.cli(t, password+"\n", "accounts", "create", "--email", email, "--manage", "189,191", "--password-stdin")
 	b.secrets = []string{password}
 	rc := newReceiver(t)
 	hook := h.validatedWebhook(t, 189, hookBody(rc.URL+"/hooks", "raw_processing_complete"))
@@ -35,7 +35,7 @@ func TestIntegratorsInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#email`), email),
 		chromedp.SendKeys(chromedp.CSS(`#password`), password),
 		chromedp.Click(button("Sign in")),
-		chromedp.WaitVisible(link("New webhook")),
+		chromedp.WaitVisible(link("Event catalog")),
 	)
 
 	// Send test event: the upload status shows only for upload.
@@ -89,6 +89,7 @@ func TestIntegratorsInBrowser(t *testing.T) {
 	b.do("creating a token",
 		chromedp.SendKeys(chromedp.CSS(`#token-name`), "receiver CI"),
 		chromedp.SetValue(chromedp.CSS(`#token-expires`), "2160h"),
+		chromedp.Click(chromedp.CSS(`input[name="study"][value="191"]`)), // only 189
 		chromedp.Click(button("Create token")),
 		chromedp.WaitVisible(chromedp.CSS(`#token-secret`)),
 	)
@@ -96,11 +97,11 @@ func TestIntegratorsInBrowser(t *testing.T) {
 	if !strings.HasPrefix(token, "hst_") {
 		t.Fatalf("the page shows %q as the token", token)
 	}
-	b.wantText("shown only this once", "receiver CI", "active")
+	b.wantText("shown only this once", "receiver CI", "manages 189", "active")
 	b.screenshot("23-token-created")
 	b.secrets = append(b.secrets, token) // never again on a page
 	h.callAs(token, "GET", "/v1/studies/189/webhooks", nil).must(t, http.StatusOK)
-	h.callAs(token, "GET", "/v1/studies/190/webhooks", nil).must(t, http.StatusNotFound)
+	h.callAs(token, "GET", "/v1/studies/191/webhooks", nil).must(t, http.StatusNotFound) // the account's, not the token's
 	h.callAs(token, "POST", "/v1/studies/189/events", publishBody("upload", uploadPayload(189, "completed", 1))).must(t, http.StatusForbidden)
 
 	b.do("reloading the tokens", chromedp.Navigate(h.URL+"/tokens"), chromedp.WaitVisible(button("Revoke")))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,6 +146,11 @@ type tokensData struct {
 	Name    string
 	Expires string
 	Errors  map[string]string
+	// Studies are the studies the account manages, offered to narrow a
+	// token to; Chosen are the ticked ones. Admins manage every study and
+	// are offered none.
+	Studies []int64
+	Chosen  map[int64]bool
 }
 
 func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request, sess *session, status int, d tokensData) {
@@ -157,6 +163,15 @@ func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	d.Tokens, d.Expiries, d.Now = tokens, tokenExpiries, time.Now()
 	if d.Expires == "" {
 		d.Expires = tokenExpiries[0].Value
+	}
+	if !sess.account.Admin {
+		d.Studies = slices.Sorted(slices.Values(sess.account.Manage))
+	}
+	if d.Chosen == nil {
+		d.Chosen = map[int64]bool{}
+		for _, id := range d.Studies {
+			d.Chosen[id] = true
+		}
 	}
 	s.render(w, r, status, "tokens", &view{Title: "API tokens", Account: sess.account, CSRF: sess.csrf, Notice: notice(r), Data: d})
 }
@@ -177,6 +192,29 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	in.ExpiresIn = tokenExpiries[i].For
+	// Some of the account's studies ticked: the token manages those only,
+	// and keeps the account's other roles. All of them: it follows the
+	// account.
+	a := sess.account
+	if !a.Admin {
+		d.Chosen = map[int64]bool{}
+		var chosen []int64
+		for _, raw := range r.PostForm["study"] {
+			id, err := strconv.ParseInt(raw, 10, 64)
+			if err == nil && slices.Contains(a.Manage, id) && !d.Chosen[id] {
+				d.Chosen[id] = true
+				chosen = append(chosen, id)
+			}
+		}
+		if len(chosen) == 0 {
+			d.Errors = map[string]string{"study": "Tick at least one study for the token to manage."}
+			s.tokensPage(w, r, sess, http.StatusUnprocessableEntity, d)
+			return
+		}
+		if len(chosen) < len(slices.Compact(slices.Sorted(slices.Values(a.Manage)))) {
+			in.Roles = &hookshot.TokenRoles{PublishAll: a.PublishAll, Publish: a.Publish, Manage: chosen}
+		}
+	}
 	tok, secret, err := s.svc.Accounts.CreateMyToken(r.Context(), sess.principal(), in)
 	var e *hookshot.Error
 	if errors.As(err, &e) && e.Code == hookshot.EInvalid {

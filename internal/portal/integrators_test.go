@@ -39,15 +39,18 @@ func TestTokensPage(t *testing.T) {
 	b, csrf := e.signedIn(t)
 
 	// A bad name is shown next to its field, and creates nothing.
-	p := b.post(t, "/tokens", url.Values{"csrf": {csrf}, "name": {" "}, "expires": {"720h"}})
+	p := b.post(t, "/tokens", url.Values{"csrf": {csrf}, "name": {" "}, "expires": {"720h"}, "study": {"189"}})
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="name-error"`) || secretRe.MatchString(p.body) {
 		t.Fatalf("blank name: status %d, want 422 with the name's error and no token\n%s", p.status, p.body)
 	}
 
-	p = b.post(t, "/tokens", url.Values{"csrf": {csrf}, "name": {"receiver CI"}, "expires": {"720h"}})
+	p = b.post(t, "/tokens", url.Values{"csrf": {csrf}, "name": {"receiver CI"}, "expires": {"720h"}, "study": {"189"}})
 	secret := secretRe.FindString(p.body)
 	if p.status != http.StatusCreated || secret == "" {
 		t.Fatalf("creating a token: status %d, want 201 showing the token\n%s", p.status, p.body)
+	}
+	if !strings.Contains(p.body, "all of yours") {
+		t.Errorf("a token with every study ticked should follow the account (\"all of yours\")\n%s", p.body)
 	}
 	principal, err := e.accounts.Authenticate(t.Context(), secret)
 	if err != nil || !principal.CanManage(189) || principal.CanManage(190) || principal.Admin || principal.CanPublish(189) {
@@ -69,6 +72,11 @@ func TestTokensPage(t *testing.T) {
 	}
 	if _, err := e.accounts.Authenticate(t.Context(), secret); err == nil {
 		t.Error("a revoked token still authenticates")
+	}
+	// No study ticked: nothing is created.
+	p = b.post(t, "/tokens", url.Values{"csrf": {csrf}, "name": {"none"}, "expires": {"720h"}})
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="study-error"`) || secretRe.MatchString(p.body) {
+		t.Errorf("no study ticked: status %d, want 422 with the studies' error\n%s", p.status, p.body)
 	}
 	// Another account's token is not found, and the form needs its token.
 	if p := b.post(t, "/tokens/999/revoke", url.Values{"csrf": {csrf}}); p.status != http.StatusNotFound {
