@@ -65,7 +65,7 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, p *hooksho
 	for i, e := range req.Events {
 		events[i] = service.PublishInput{Type: e.Type, Payload: e.Payload, IdempotencyKey: e.IdempotencyKey}
 	}
-	pubs, err := s.svc.Events.PublishBatch(r.Context(), p, study, events, r.Header.Get("traceparent"))
+	pubs, err := s.svc.Events.PublishBatch(r.Context(), p, study, events, traceParent(r))
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -95,11 +95,15 @@ func (s *Events) PublishBatch(ctx context.Context, p *hookshot.Principal, studyI
 	if err != nil {
 		return nil, err
 	}
+	due := false
 	for _, pub := range pubs {
-		if !pub.Replayed && len(pub.Deliveries) > 0 {
-			notify(s.notifier)
-			break
+		if !pub.Replayed {
+			s.published.WithLabelValues(pub.Event.Type).Inc()
+			due = due || len(pub.Deliveries) > 0
 		}
+	}
+	if due {
+		notify(s.notifier)
 	}
 	return pubs, nil
 }
