@@ -68,9 +68,10 @@ func TestIntegratorsInBrowser(t *testing.T) {
 		chromedp.Navigate(hookPage),
 		chromedp.WaitVisible(chromedp.CSS(row+` summary .badge-succeeded`)),
 		chromedp.Click(chromedp.CSS(row+` summary`)),
-		chromedp.WaitVisible(chromedp.CSS(row+` .exchange`)),
+		chromedp.Click(chromedp.CSS(row+` a[href$="/deliveries/`+deliveryID+`"]`)),
+		chromedp.WaitVisible(`//h2[normalize-space()="Attempts"]`),
 	)
-	exchange := get(b, "reading the delivery", chromedp.Text(chromedp.CSS(row+` .delivery-body`)))
+	exchange := get(b, "reading the attempt", chromedp.Text(chromedp.CSS(`.attempt`)))
 	if !strings.Contains(exchange, "X-ActiGraph-Test") || !strings.Contains(exchange, `"studyId": "189"`) {
 		t.Fatalf("the test delivery does not show its test header and example:\n%s", exchange)
 	}
