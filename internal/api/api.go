@@ -70,6 +70,8 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Accounts *service.Accounts
+	// Relays serves hookshot listen (listen.go).
+	Relays *service.Relays
 	// Ready reports whether the database accepts reads and writes now
 	// (GET /readyz answers 503 while it does not).
 	Ready func(context.Context) error
@@ -116,6 +118,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries", s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.listenRoutes()
 
 	// Administration: the Accounts service lets only admins in.
 	s.handle("GET /v1/accounts", s.listAccounts)
