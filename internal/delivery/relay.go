@@ -101,6 +101,11 @@ func (r *Relay) Request(ctx context.Context, job *hookshot.Job) (*RelayRequest, 
 // job's next attempt, to be recorded with Store.RecordResults under the
 // owner that claimed it. The attempt is stored as having ended now.
 func (r *Relay) Result(ctx context.Context, job *hookshot.Job, o RelayOutcome) *hookshot.Result {
+	if size := headerSize(o.Header); size > relayHeaderCap {
+		// As a receiver's own oversized headers would (SPEC §12): the
+		// attempt fails, and nothing of them is kept.
+		o = RelayOutcome{Duration: o.Duration, Error: fmt.Sprintf("the response headers are %d bytes, over the limit of %d KiB", size, relayHeaderCap>>10)}
+	}
 	s := r.sender
 	s.client = relayClient(roundTrip(func(req *http.Request) (*http.Response, error) {
 		if o.Status == 0 {
@@ -131,6 +136,20 @@ func (r *Relay) Result(ctx context.Context, job *hookshot.Job, o RelayOutcome) *
 		att.Error = o.Error
 	}
 	return resultFor(job.Delivery, att, v, r.schedule, now)
+}
+
+// relayHeaderCap bounds the response headers stored of an attempt.
+const relayHeaderCap = 64 << 10
+
+// headerSize is how many bytes h takes as "Name: value" lines.
+func headerSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // relayClient is a client over rt that, like the engine's, never follows

@@ -86,12 +86,13 @@ func TestRelayResult(t *testing.T) {
 		status   hookshot.DeliveryStatus
 		wait     time.Duration
 		reason   string
-		body     int
+		body     int // the stored body's length; -1 for no response stored
 	}{
 		{"success", 0, RelayOutcome{Status: 204, Duration: 5 * time.Millisecond}, hookshot.DeliverySucceeded, 0, "", 0},
 		{"server error", 0, RelayOutcome{Status: 500, Header: http.Header{"X-Why": {"broken"}}, Body: big}, hookshot.DeliveryInProgress, 10 * time.Second, "answered 500", responseBodyCap},
 		{"no answer", 1, RelayOutcome{Error: "connection refused by localhost:3000"}, hookshot.DeliveryInProgress, time.Minute, "connection refused by localhost:3000", 0},
 		{"last attempt", 2, RelayOutcome{Status: 502}, hookshot.DeliveryFailed, 0, "answered 502", 0},
+		{"oversized headers", 0, RelayOutcome{Status: 200, Header: http.Header{"X-Big": {strings.Repeat("y", relayHeaderCap)}}}, hookshot.DeliveryInProgress, 10 * time.Second, "over the limit of 64 KiB", -1},
 		{"redirect is not followed", 0, RelayOutcome{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}}, hookshot.DeliveryInProgress, 10 * time.Second, "answered 302", 0},
 	}
 	for _, c := range cases {
@@ -115,7 +116,7 @@ func TestRelayResult(t *testing.T) {
 			if first(a.Request.Headers[signatureKey]) != webhook.Sign("s3cret", job.Payload) || a.Request.URL != "http://localhost:3000/in" {
 				t.Fatalf("stored request %+v", a.Request)
 			}
-			if c.outcome.Status == 0 {
+			if c.outcome.Status == 0 || c.body < 0 {
 				if a.Response != nil {
 					t.Fatalf("stored a response %+v for no answer", a.Response)
 				}
