@@ -39,6 +39,8 @@ const (
 	ETooLarge     = "too_large"    // 413
 	EInternal     = "internal"     // 500
 	EUnavailable  = "unavailable"  // storage unavailable, try again later: 503
+	// EMethodNotAllowed: the path exists, not with this method (405).
+	EMethodNotAllowed = "method_not_allowed"
 )
 
 // HTTPStatus maps an error code to its HTTP status: the one place where
@@ -62,6 +64,8 @@ func HTTPStatus(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case EUnavailable:
 		return http.StatusServiceUnavailable
+	case EMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
 }
