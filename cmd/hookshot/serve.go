@@ -172,6 +172,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	engine.Start()
 	relays.Start()
 	defer relays.Stop()
+	// Shutdown waits for requests in flight, and a listen poll waits up
+	// to 25s for a delivery: end the polls first.
+	srv.RegisterOnShutdown(relays.Stop)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "portal", portalURL(ln.Addr()), "database", databaseKind(cfg.Database), "owner", engineCfg.Owner)

@@ -217,3 +217,27 @@ func TestListenRelaysDeliveriesThroughTheCLI(t *testing.T) {
 		}
 	})
 }
+
+// A listen poll waiting for deliveries (up to 25s) does not hold up the
+// server's shutdown (here 20s), and the CLI outlives the server, waiting
+// for it to come back.
+func TestListenDoesNotHoldUpShutdown(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b backend) {
+		h := start(t, b.database(t), "HOOKSHOT_EGRESS_ALLOW=", "HOOKSHOT_LISTEN_EXPIRY=120s", "HOOKSHOT_SHUTDOWN_TIMEOUT=20s")
+		rc := newReceiver(t)
+		lp := h.listen(t, adminToken, "--forward-to", rc.URL+"/local")
+		// One delivery through the CLI: from here on it is polling.
+		pub := h.publish(t, 189, "upload", uploadPayload(189, "completed", 13))
+		h.waitDelivery(t, 189, lp.webhookID, pub.Deliveries[0].ID, "succeeded")
+		h.Stop()
+		if strings.Contains(h.Logs(), "closing connections") {
+			t.Fatalf("the shutdown waited for the listen poll:\n%s", h.Logs())
+		}
+		select {
+		case <-lp.exited:
+			t.Fatalf("hookshot listen exited when the server stopped:\n%s", lp.output())
+		default:
+		}
+	})
+}

@@ -202,6 +202,12 @@ func (s *Relays) Claim(ctx context.Context, p *hookshot.Principal, studyID, id i
 		case <-deadline.C:
 			poll.Stop()
 			return nil, expires, nil
+		case <-s.stopping:
+			// The server is shutting down: an open poll must not hold it
+			// up. The CLI polls again, at another process or this one
+			// restarted.
+			poll.Stop()
+			return nil, expires, nil
 		case <-ctx.Done():
 			poll.Stop()
 			return nil, expires, ctx.Err()
@@ -294,8 +300,9 @@ func (s *Relays) Start() {
 	go s.sweepLoop()
 }
 
-// Stop ends the sweep and waits for it. It is safe to call twice, and
-// without Start.
+// Stop ends the sweep and waits for it, and makes waiting claims answer
+// at once, empty, so that a server's shutdown does not wait for them. It
+// is safe to call twice, and without Start.
 func (s *Relays) Stop() {
 	s.stopOnce.Do(func() { close(s.stopping) })
 	s.mu.Lock()
