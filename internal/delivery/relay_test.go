@@ -12,12 +12,6 @@ import (
 	"github.com/hookshot/hookshot/webhook"
 )
 
-type secretCredentials string
-
-func (s secretCredentials) Open([]byte) (hookshot.Credentials, error) {
-	return hookshot.Credentials{Secret: string(s)}, nil
-}
-
 func relayJob(url string) *hookshot.Job {
 	j := newJob("0190a6a4-7c1e-7000-8000-000000000001", 7, url)
 	j.Webhook.Auth.Type = hookshot.AuthHMAC
@@ -30,7 +24,7 @@ func relayJob(url string) *hookshot.Job {
 func TestRelayRequestIsTheEngines(t *testing.T) {
 	rc := newReceiver(t, nil)
 	cfg := testConfig()
-	cfg.Credentials = secretCredentials("s3cret")
+	cfg.Credentials = secretCredentials{hookshot.Credentials{Secret: "s3cret"}}
 	q := newFakeQueue()
 	q.add(relayJob(rc.URL + "/in"))
 	startEngine(t, q, cfg).Notify()
@@ -76,7 +70,7 @@ func TestRelayRequestIsTheEngines(t *testing.T) {
 // until the last attempt, and the stored body is capped.
 func TestRelayResult(t *testing.T) {
 	cfg := testConfig()
-	cfg.Credentials = secretCredentials("s3cret")
+	cfg.Credentials = secretCredentials{hookshot.Credentials{Secret: "s3cret"}}
 	relay := NewRelay(cfg)
 	big := bytes.Repeat([]byte("x"), responseBodyCap+100)
 	cases := []struct {
