@@ -139,6 +139,17 @@ func TestListenRelaysDeliveriesThroughTheCLI(t *testing.T) {
 			_, _ = w.Write([]byte(`{"local":true}`))
 		})
 		lp := h.listen(t, manager, "--forward-to", rc.URL+"/local", "--events", "upload")
+		hookPath := "/v1/studies/189/webhooks/" + itoa(lp.webhookID)
+
+		// The relay's routes keep to its study's managers, and bad reports
+		// change nothing.
+		h.callAs(publisher, "POST", hookPath+"/listen/claim", map[string]any{"wait": "0s"}).must(t, http.StatusForbidden)
+		h.callAs(manager, "POST", "/v1/studies/1064/webhooks/"+itoa(lp.webhookID)+"/listen/claim", map[string]any{"wait": "0s"}).must(t, http.StatusNotFound)
+		h.callAs(manager, "POST", hookPath+"/listen/results", map[string]any{"delivery_id": "0190a6a4-7c1e-7000-8000-000000000001"}).must(t, http.StatusUnprocessableEntity)
+		h.callAs(manager, "POST", hookPath+"/listen/results", map[string]any{"delivery_id": "0190a6a4-7c1e-7000-8000-000000000001", "error": "x"}).must(t, http.StatusNotFound)
+		ordinary := h.createWebhook(t, 189, hookBody("https://receiver.example/", "upload"))
+		h.callAs(manager, "POST", "/v1/studies/189/webhooks/"+itoa(ordinary.ID)+"/listen/claim", map[string]any{"wait": "0s"}).must(t, http.StatusNotFound)
+		h.call("DELETE", "/v1/studies/189/webhooks/"+itoa(ordinary.ID), nil).must(t, http.StatusNoContent)
 
 		// A published event reaches the receiver with the engine's headers
 		// and a signature made with the printed secret.
@@ -203,7 +214,7 @@ func TestListenRelaysDeliveriesThroughTheCLI(t *testing.T) {
 		if !strings.Contains(lp.output(), "Deleted webhook "+itoa(lp.webhookID)) {
 			t.Fatalf("hookshot listen did not say it deleted the webhook:\n%s", lp.output())
 		}
-		h.call("GET", "/v1/studies/189/webhooks/"+itoa(lp.webhookID), nil).must(t, http.StatusNotFound)
+		h.call("GET", hookPath, nil).must(t, http.StatusNotFound)
 
 		// SIGKILL leaves it behind, until it expires by itself.
 		killed := h.listen(t, manager, "--forward-to", rc.URL+"/local")
@@ -214,6 +225,25 @@ func TestListenRelaysDeliveriesThroughTheCLI(t *testing.T) {
 		})
 		if !strings.Contains(h.Logs(), "relay expired and was deleted") {
 			t.Fatalf("no log line for the expired relay:\n%s", h.Logs())
+		}
+
+		// Each relay's creation and deletion is in the audit trail: by the
+		// manager, and by system for the one that expired.
+		var trail listJSON[auditJSON]
+		h.call("GET", "/v1/audit?study_id=189&limit=200", nil).must(t, 200).JSON(t, &trail)
+		entries := map[string]string{}
+		for _, e := range trail.Items {
+			entries[e.Action+" "+e.Target] = e.Actor
+		}
+		for what, actor := range map[string]string{
+			"created webhook " + itoa(lp.webhookID):     "manager@example.org",
+			"deleted webhook " + itoa(lp.webhookID):     "manager@example.org",
+			"created webhook " + itoa(killed.webhookID): "manager@example.org",
+			"deleted webhook " + itoa(killed.webhookID): "system",
+		} {
+			if !strings.Contains(entries[what], actor) {
+				t.Errorf("audit trail has %q by %q, want by %s; trail: %+v", what, entries[what], actor, trail.Items)
+			}
 		}
 	})
 }
