@@ -48,7 +48,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"tokens", "create"}, []string{"email", "name", "expires", "database"}, []string{"Token:", "Database:"}, []string{"--expires duration"}},
 		{[]string{"tokens", "list"}, []string{"email", "database"}, []string{"Token:", "Database:"}, nil},
 		{[]string{"tokens", "revoke"}, []string{"email", "id", "database"}, []string{"Token:", "Database:"}, []string{"--id int"}},
-		{[]string{"receive"}, []string{"addr", "tls-cert", "tls-key", "secret", "status"}, []string{"Listening:", "Answers:"}, []string{"--status int"}},
+		{[]string{"receive"}, []string{"addr", "tls-cert", "tls-key", "secret", "next-secret", "status"}, []string{"Listening:", "Answers:"}, []string{"--status int"}},
 		{[]string{"listen"}, []string{"server", "token", "study", "forward-to", "events", "forward-timeout"}, []string{"Server:", "Forwarding:"},
 			[]string{"--study int", "--forward-timeout duration"}},
 		{[]string{"version"}, nil, nil, nil},

@@ -49,6 +49,8 @@ func NewRelay(cfg Config) *Relay {
 			timeout: cfg.Timeout,
 			opener:  cfg.Credentials,
 			clock:   cfg.Clock,
+			keys:    cfg.SigningKeys,
+			keyOpen: cfg.KeyOpener,
 			// Relays authenticate by HMAC only; the cache is there so that
 			// the sender never meets a nil one.
 			tokens: newTokenCache(&http.Client{Transport: nowhere{}}),

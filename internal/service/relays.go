@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/delivery"
+	"github.com/hookshot/hookshot/webhook"
 )
 
 // Relays serves `hookshot listen` (SPEC §15): a relay is a temporary
@@ -144,6 +145,7 @@ func (s *Relays) Listen(ctx context.Context, p *hookshot.Principal, studyID int6
 		StudyID:           studyID,
 		URL:               in.URL,
 		Auth:              hookshot.Auth{Type: hookshot.AuthHMAC},
+		Format:            webhook.FormatActiGraph,
 		SealedCredentials: sealed,
 		Events:            events,
 		EventOptions:      cleanOptions(in.EventOptions),
