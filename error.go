@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Sentinel errors that Store methods return, wrapped.
@@ -22,6 +23,7 @@ const (
 	EUnauthorized = "unauthorized" // 401
 	EForbidden    = "forbidden"    // 403
 	ETooLarge     = "too_large"    // 413
+	ETooMany      = "too_many"     // 429, with Retry-After from Error.RetryAfter
 	EInternal     = "internal"     // 500
 )
 
@@ -44,6 +46,8 @@ func HTTPStatus(code string) int {
 		return http.StatusForbidden
 	case ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case ETooMany:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -54,6 +58,8 @@ type Error struct {
 	Code        string
 	Message     string
 	FieldErrors []FieldError
+	// RetryAfter, when not 0, is how long to wait before asking again.
+	RetryAfter time.Duration
 }
 
 // FieldError names one bad input field, in JSON-pointer-ish dotted form

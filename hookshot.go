@@ -87,8 +87,14 @@ type Webhook struct {
 	EventOptions      map[string]EventOptions
 	Active            bool
 	Validation        Validation
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// Health is kept by the recording of attempts; writes of the webhook
+	// leave it alone.
+	Health Health
+	// DisabledReason is set while the service, not a person, has the
+	// webhook disabled; enabling it clears the reason.
+	DisabledReason *DisabledReason
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Subscribed reports whether the webhook wants an event of this type whose

@@ -69,14 +69,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engineCfg := delivery.Config{
-		Registerer:  registry,
-		Owner:       ownerName(),
-		Schedule:    cfg.RetrySchedule,
-		Timeout:     cfg.DeliveryTimeout,
-		Lease:       cfg.Lease,
-		Concurrency: cfg.Concurrency,
-		PerWebhook:  cfg.WebhookConcurrency,
-		Wire:        delivery.Wire{HeaderPrefix: cfg.HeaderPrefix, UserAgent: cfg.UserAgent},
+		Registerer:    registry,
+		Owner:         ownerName(),
+		Schedule:      cfg.RetrySchedule,
+		Timeout:       cfg.DeliveryTimeout,
+		Lease:         cfg.Lease,
+		Concurrency:   cfg.Concurrency,
+		PerWebhook:    cfg.WebhookConcurrency,
+		DisableAfter:  cfg.DisableAfter,
+		DisableOnGone: cfg.DisableOnGone,
+		Wire:          delivery.Wire{HeaderPrefix: cfg.HeaderPrefix, UserAgent: cfg.UserAgent},
 		Client: delivery.NewClient(delivery.ClientOptions{
 			EgressAllow: cfg.EgressAllow,
 			// Many webhooks may share one receiver host: keep a warm
@@ -98,8 +100,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		engineCfg.Wakeups = ch
 	}
 	engine := delivery.New(store, engineCfg)
-	webhooks := service.NewWebhooks(store, cat, box, engine, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP})
-	events := service.NewEvents(store, cat, engine, clk, service.EventsConfig{Schedule: cfg.RetrySchedule})
+	// Validations and manual resends share one limit per webhook, so that
+	// neither can be used to flood the receiver (a third party's server).
+	limit := service.NewManualLimit(clk)
+	webhooks := service.NewWebhooks(store, cat, box, engine, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP, Limit: limit})
+	events := service.NewEvents(store, cat, engine, clk, service.EventsConfig{Schedule: cfg.RetrySchedule, Limit: limit})
 	accounts := service.NewAccounts(store, clk)
 
 	// The operator's admin token, checked in memory, then account tokens.

@@ -112,6 +112,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries", s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/recover", s.recoverDeliveries)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/replay", s.replayEvents)
 
 	// Administration: the Accounts service lets only admins in.
 	s.handle("GET /v1/accounts", s.listAccounts)

@@ -19,8 +19,11 @@ type webhookJSON struct {
 	EventOptions map[string]hookshot.EventOptions `json:"event_options"`
 	Active       bool                             `json:"active"`
 	Validation   validationJSON                   `json:"validation"`
-	CreatedAt    time.Time                        `json:"created_at"`
-	UpdatedAt    time.Time                        `json:"updated_at"`
+	Health       healthJSON                       `json:"health"`
+	// DisabledReason is null unless the service disabled the webhook.
+	DisabledReason *disabledReasonJSON `json:"disabled_reason"`
+	CreatedAt      time.Time           `json:"created_at"`
+	UpdatedAt      time.Time           `json:"updated_at"`
 }
 
 type validationJSON struct {
@@ -41,6 +44,7 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 		EventOptions: w.EventOptions,
 		Active:       w.Active,
 		Validation:   validationJSON{Status: w.Validation.Status, CheckedAt: w.Validation.CheckedAt},
+		Health:       renderHealth(w.Health),
 		CreatedAt:    w.CreatedAt,
 		UpdatedAt:    w.UpdatedAt,
 	}
@@ -53,6 +57,9 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 	if w.Validation.DeliveryID != "" {
 		id := w.Validation.DeliveryID
 		out.Validation.DeliveryID = &id
+	}
+	if r := w.DisabledReason; r != nil {
+		out.DisabledReason = &disabledReasonJSON{Code: r.Code, Since: r.Since}
 	}
 	return out
 }

@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"RecordResults", recordTests},
 		{"ReleaseDeliveries", releaseTests},
 		{"Lifecycle", lifecycleTests},
+		{"Health", healthTests},
+		{"Recovery", recoveryTests},
 		{"Accounts", accountTests},
 		{"Tokens", tokenTests},
 		{"Sessions", sessionTests},
