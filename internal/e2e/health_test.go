@@ -385,7 +385,7 @@ func TestEndpointReplay(t *testing.T) {
 		if out.Replayed != len(missed) {
 			t.Fatalf("replayed %d, want %d", out.Replayed, len(missed))
 		}
-		got := rc.waitEvents(t, 1+len(missed))
+		rc.waitEvents(t, 1+len(missed))
 		h.call("POST", webhookPath(study, hook.ID, "/replay"), map[string]any{"since": since}).must(t, http.StatusAccepted).JSON(t, &out)
 		if out.Replayed != 0 {
 			t.Fatalf("second replay: %d, want 0", out.Replayed)
@@ -407,7 +407,7 @@ func TestEndpointReplay(t *testing.T) {
 				t.Fatalf("missed event %s was not replayed", id)
 			}
 		}
-		if got = rc.Events(); len(got) != 1+len(missed) {
+		if got := rc.Events(); len(got) != 1+len(missed) {
 			t.Fatalf("receiver got %d events, want %d", len(got), 1+len(missed))
 		}
 

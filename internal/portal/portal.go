@@ -102,6 +102,8 @@ func (s *Server) routes() {
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/delete", s.deleteWebhook)
 	s.handleStudy("GET /studies/{study}/webhooks/{id}/deliveries/{delivery}", s.showDelivery)
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.handleStudy("POST /studies/{study}/webhooks/{id}/recover", s.recoverDeliveries)
+	s.handleStudy("POST /studies/{study}/webhooks/{id}/replay", s.replayEvents)
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, nil, http.StatusNotFound, "There is no page at this address.")
@@ -149,19 +151,21 @@ type view struct {
 }
 
 var funcs = template.FuncMap{
-	"join":       strings.Join,
-	"time":       formatTime,
-	"ago":        ago,
-	"duration":   formatDuration,
-	"body":       formatBody,
-	"bodyNote":   bodyNote,
-	"headers":    sortedHeaders,
-	"hasString":  hasString,
-	"statusOK":   func(code int) bool { return code >= 200 && code < 300 },
-	"label":      label,
-	"resend":     resendArgs,
-	"field":      fieldArgs,
-	"secretHint": secretHint,
+	"join":           strings.Join,
+	"time":           formatTime,
+	"ago":            ago,
+	"duration":       formatDuration,
+	"body":           formatBody,
+	"bodyNote":       bodyNote,
+	"headers":        sortedHeaders,
+	"hasString":      hasString,
+	"statusOK":       func(code int) bool { return code >= 200 && code < 300 },
+	"label":          label,
+	"resend":         resendArgs,
+	"field":          fieldArgs,
+	"secretHint":     secretHint,
+	"lastResult":     lastResult,
+	"disabledReason": disabledReason,
 }
 
 // parsePages parses each page template together with the layout, so that
@@ -247,9 +251,15 @@ var notices = map[string]string{
 	"disabled":    "The webhook is disabled: it gets no new events until it is enabled again.",
 	"deleted":     "The webhook was deleted.",
 	"resent":      "The delivery was queued to be sent again.",
+	"retried":     "The delivery will be attempted again now; its scheduled retries are kept.",
 	"signed-out":  "You are signed out.",
 	"expired":     "Your session has ended; sign in again.",
 	"in-progress": "That delivery is still in progress; it can be resent once it has succeeded or failed.",
 }
 
-func notice(r *http.Request) string { return notices[r.URL.Query().Get("notice")] }
+func notice(r *http.Request) string {
+	if n := countNotice(r); n != "" {
+		return n
+	}
+	return notices[r.URL.Query().Get("notice")]
+}
