@@ -122,22 +122,31 @@ func (s *Store) updateHealth(ctx context.Context, tx Querier, h *webhookHealth) 
 		hours = append(hours, hour)
 	}
 	slices.SortFunc(hours, time.Time.Compare)
+	newHour := time.Time{}
 	for _, hour := range hours {
 		c := h.hours[hour]
-		if _, err := tx.Exec(ctx, `
+		var total int
+		if err := tx.QueryRow(ctx, `
 			INSERT INTO webhook_health_hours (webhook_id, hour, attempts, failures) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (webhook_id, hour) DO UPDATE SET
 				attempts = webhook_health_hours.attempts + excluded.attempts,
-				failures = webhook_health_hours.failures + excluded.failures`,
-			h.webhookID, s.e.Time(hour), c.Attempts, c.Failures); err != nil {
+				failures = webhook_health_hours.failures + excluded.failures
+			RETURNING attempts`,
+			h.webhookID, s.e.Time(hour), c.Attempts, c.Failures).Scan(&total); err != nil {
 			return nil, fmt.Errorf("counting attempts: %w", err)
 		}
+		if total == c.Attempts {
+			newHour = hour // the row is new: this webhook's first attempt in the hour
+		}
 	}
-	// Hours that last24h no longer reads go, so a webhook keeps at most
-	// 25 rows of counts however long it lives.
-	if _, err := tx.Exec(ctx, `DELETE FROM webhook_health_hours WHERE webhook_id = $1 AND hour < $2`,
-		h.webhookID, s.e.Time(hours[len(hours)-1].Add(-24*time.Hour))); err != nil {
-		return nil, fmt.Errorf("forgetting old counts: %w", err)
+	// Hours that last24h no longer reads go when a new one begins, so a
+	// webhook keeps at most 25 rows of counts however long it lives, at
+	// the cost of one statement per webhook and hour.
+	if !newHour.IsZero() {
+		if _, err := tx.Exec(ctx, `DELETE FROM webhook_health_hours WHERE webhook_id = $1 AND hour < $2`,
+			h.webhookID, s.e.Time(newHour.Add(-24*time.Hour))); err != nil {
+			return nil, fmt.Errorf("forgetting old counts: %w", err)
+		}
 	}
 
 	if !active {
