@@ -76,12 +76,36 @@ func (s *Store) recordHealth(ctx context.Context, tx Querier, results []*hooksho
 	// Rows are locked in one order by every recorder, so that two
 	// processes recording for the same webhooks cannot deadlock.
 	slices.Sort(ids)
-	var disabled []*hookshot.Result
-	for _, id := range ids {
+	updates := make([]HealthUpdate, len(ids))
+	for i, id := range ids {
 		h := byWebhook[id]
-		d, err := s.updateHealth(ctx, tx, h)
+		u := HealthUpdate{WebhookID: id, LastSuccess: h.lastSuccess, LastFailure: h.lastFailure,
+			Succeeded: h.succeeded, FailingSince: h.failingSince, Failures: h.failures}
+		for hour, c := range h.hours {
+			u.Hours = append(u.Hours, HourCount{Hour: hour, Attempts: c.Attempts, Failures: c.Failures})
+		}
+		slices.SortFunc(u.Hours, func(a, b HourCount) int { return a.Hour.Compare(b.Hour) })
+		updates[i] = u
+	}
+	var states []HealthState
+	var err error
+	if w, ok := s.e.(HealthWriter); ok {
+		states, err = w.WriteHealth(ctx, tx, updates)
+	} else {
+		states, err = s.writeHealth(ctx, tx, updates)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("updating health: %w", err)
+	}
+	var disabled []*hookshot.Result
+	for _, st := range states {
+		h := byWebhook[st.WebhookID]
+		if h == nil {
+			continue
+		}
+		d, err := s.disableIfDue(ctx, tx, h, st)
 		if err != nil {
-			return disabled, fmt.Errorf("updating health of webhook %d: %w", id, err)
+			return disabled, fmt.Errorf("disabling webhook %d: %w", st.WebhookID, err)
 		}
 		if d != nil {
 			h.last.Disabled = d
@@ -91,65 +115,104 @@ func (s *Store) recordHealth(ctx context.Context, tx Querier, results []*hooksho
 	return disabled, nil
 }
 
-// updateHealth applies h to its webhook's row and hourly counts, and
-// disables the webhook when h calls for it, returning what it disabled.
-func (s *Store) updateHealth(ctx context.Context, tx Querier, h *webhookHealth) (*hookshot.DisabledWebhook, error) {
-	var (
-		studyID      int64
-		active       bool
-		failingSince *time.Time
-		failures     int
-	)
-	err := tx.QueryRow(ctx, `
-		UPDATE webhooks SET
-			last_success_at = coalesce($2, last_success_at),
-			last_failure_at = coalesce($3, last_failure_at),
-			failing_since = CASE WHEN $4 THEN $5 ELSE coalesce(failing_since, $5) END,
-			consecutive_failures = CASE WHEN $4 THEN $6 ELSE consecutive_failures + $6 END
-		WHERE id = $1
-		RETURNING study_id, active, failing_since, consecutive_failures`,
-		h.webhookID, s.e.NullTime(h.lastSuccess), s.e.NullTime(h.lastFailure), h.succeeded,
-		s.e.NullTime(h.failingSince), h.failures,
-	).Scan(&studyID, &active, s.e.ScanNullTime(&failingSince), &failures)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil // deleted with its deliveries; their attempts were skipped too
-	}
-	if err != nil {
-		return nil, err
-	}
-	hours := make([]time.Time, 0, len(h.hours))
-	for hour := range h.hours {
-		hours = append(hours, hour)
-	}
-	slices.SortFunc(hours, time.Time.Compare)
-	newHour := time.Time{}
-	for _, hour := range hours {
-		c := h.hours[hour]
-		var total int
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO webhook_health_hours (webhook_id, hour, attempts, failures) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (webhook_id, hour) DO UPDATE SET
-				attempts = webhook_health_hours.attempts + excluded.attempts,
-				failures = webhook_health_hours.failures + excluded.failures
-			RETURNING attempts`,
-			h.webhookID, s.e.Time(hour), c.Attempts, c.Failures).Scan(&total); err != nil {
-			return nil, fmt.Errorf("counting attempts: %w", err)
-		}
-		if total == c.Attempts {
-			newHour = hour // the row is new: this webhook's first attempt in the hour
-		}
-	}
-	// Hours that last24h no longer reads go when a new one begins, so a
-	// webhook keeps at most 25 rows of counts however long it lives, at
-	// the cost of one statement per webhook and hour.
-	if !newHour.IsZero() {
-		if _, err := tx.Exec(ctx, `DELETE FROM webhook_health_hours WHERE webhook_id = $1 AND hour < $2`,
-			h.webhookID, s.e.Time(newHour.Add(-24*time.Hour))); err != nil {
-			return nil, fmt.Errorf("forgetting old counts: %w", err)
-		}
-	}
+// HealthUpdate is what one batch of results says about one webhook's
+// health, for an engine's HealthWriter.
+type HealthUpdate struct {
+	WebhookID   int64
+	LastSuccess *time.Time // the batch's last success, nil for none
+	LastFailure *time.Time
+	// Succeeded: the batch holds a success, after which Failures failed,
+	// the first at FailingSince; otherwise all Failures of the batch
+	// failed and FailingSince is the first.
+	Succeeded    bool
+	FailingSince *time.Time
+	Failures     int
+	Hours        []HourCount // oldest first
+}
 
-	if !active {
+// HourCount is a batch's attempts in one clock hour.
+type HourCount struct {
+	Hour               time.Time
+	Attempts, Failures int
+}
+
+// HealthState is a webhook's state once a HealthUpdate is applied.
+type HealthState struct {
+	WebhookID    int64
+	StudyID      int64
+	Active       bool
+	FailingSince *time.Time
+	Failures     int
+}
+
+// HealthWriter is implemented by an engine that applies a batch's
+// health updates in fewer statements than one per webhook and hour
+// (PostgreSQL, where each is a round trip). WriteHealth applies us in tx
+// as writeHealth does, and returns the states of the webhooks that still
+// exist, in any order.
+type HealthWriter interface {
+	WriteHealth(ctx context.Context, tx Querier, us []HealthUpdate) ([]HealthState, error)
+}
+
+// writeHealth applies each update to its webhook's row and hourly counts,
+// a few statements per webhook, and returns the states of the webhooks
+// that still exist.
+func (s *Store) writeHealth(ctx context.Context, tx Querier, us []HealthUpdate) ([]HealthState, error) {
+	var states []HealthState
+	for _, u := range us {
+		st := HealthState{WebhookID: u.WebhookID}
+		err := tx.QueryRow(ctx, `
+			UPDATE webhooks SET
+				last_success_at = coalesce($2, last_success_at),
+				last_failure_at = coalesce($3, last_failure_at),
+				failing_since = CASE WHEN $4 THEN $5 ELSE coalesce(failing_since, $5) END,
+				consecutive_failures = CASE WHEN $4 THEN $6 ELSE consecutive_failures + $6 END
+			WHERE id = $1
+			RETURNING study_id, active, failing_since, consecutive_failures`,
+			u.WebhookID, s.e.NullTime(u.LastSuccess), s.e.NullTime(u.LastFailure), u.Succeeded,
+			s.e.NullTime(u.FailingSince), u.Failures,
+		).Scan(&st.StudyID, &st.Active, s.e.ScanNullTime(&st.FailingSince), &st.Failures)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // deleted with its deliveries; their attempts were skipped too
+		}
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, st)
+		var newHour time.Time
+		for _, c := range u.Hours {
+			var total int
+			if err := tx.QueryRow(ctx, `
+				INSERT INTO webhook_health_hours (webhook_id, hour, attempts, failures) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (webhook_id, hour) DO UPDATE SET
+					attempts = webhook_health_hours.attempts + excluded.attempts,
+					failures = webhook_health_hours.failures + excluded.failures
+				RETURNING attempts`,
+				u.WebhookID, s.e.Time(c.Hour), c.Attempts, c.Failures).Scan(&total); err != nil {
+				return nil, fmt.Errorf("counting attempts: %w", err)
+			}
+			if total == c.Attempts {
+				newHour = c.Hour // the row is new: this webhook's first attempt in the hour
+			}
+		}
+		// Hours that last24h no longer reads go when a new one begins, so a
+		// webhook keeps at most 25 rows of counts however long it lives, at
+		// the cost of one statement per webhook and hour.
+		if !newHour.IsZero() {
+			if _, err := tx.Exec(ctx, `DELETE FROM webhook_health_hours WHERE webhook_id = $1 AND hour < $2`,
+				u.WebhookID, s.e.Time(newHour.Add(-24*time.Hour))); err != nil {
+				return nil, fmt.Errorf("forgetting old counts: %w", err)
+			}
+		}
+	}
+	return states, nil
+}
+
+// disableIfDue disables the webhook when h calls for it (Gone, or every
+// attempt failed for DisableAfter with enough of them), with an audit
+// entry by the system, and returns what it disabled.
+func (s *Store) disableIfDue(ctx context.Context, tx Querier, h *webhookHealth, st HealthState) (*hookshot.DisabledWebhook, error) {
+	if !st.Active {
 		return nil, nil
 	}
 	var reason hookshot.DisabledReason
@@ -158,22 +221,22 @@ func (s *Store) updateHealth(ctx context.Context, tx Querier, h *webhookHealth) 
 	case h.gone:
 		reason = hookshot.DisabledReason{Code: hookshot.DisabledGone, Since: h.at}
 		detail = "the receiver answered 410 Gone"
-	case h.disableAfter > 0 && failingSince != nil && failures >= hookshot.MinFailuresToDisable &&
-		!failingSince.After(h.at.Add(-h.disableAfter)):
+	case h.disableAfter > 0 && st.FailingSince != nil && st.Failures >= hookshot.MinFailuresToDisable &&
+		!st.FailingSince.After(h.at.Add(-h.disableAfter)):
 		reason = hookshot.DisabledReason{Code: hookshot.DisabledFailing, Since: h.at}
-		detail = fmt.Sprintf("every attempt failed since %s: %d in a row", failingSince.Format(time.RFC3339), failures)
+		detail = fmt.Sprintf("every attempt failed since %s: %d in a row", st.FailingSince.Format(time.RFC3339), st.Failures)
 	default:
 		return nil, nil
 	}
 	if _, err := tx.Exec(ctx, `
 		UPDATE webhooks SET active = $2, disabled_reason = $3, disabled_since = $4, updated_at = $4
-		WHERE id = $1`, h.webhookID, false, reason.Code, s.e.Time(reason.Since)); err != nil {
-		return nil, fmt.Errorf("disabling: %w", err)
+		WHERE id = $1`, st.WebhookID, false, reason.Code, s.e.Time(reason.Since)); err != nil {
+		return nil, err
 	}
 	e := &hookshot.AuditEntry{At: reason.Since, Actor: hookshot.AuditActorSystem, Action: hookshot.AuditDisabled,
-		StudyID: studyID, Target: fmt.Sprintf("webhook %d", h.webhookID), Detail: reason.Code + ": " + detail}
+		StudyID: st.StudyID, Target: fmt.Sprintf("webhook %d", st.WebhookID), Detail: reason.Code + ": " + detail}
 	if _, err := s.insertAudit(ctx, tx, e, 0); err != nil {
 		return nil, err
 	}
-	return &hookshot.DisabledWebhook{WebhookID: h.webhookID, StudyID: studyID, Reason: reason}, nil
+	return &hookshot.DisabledWebhook{WebhookID: st.WebhookID, StudyID: st.StudyID, Reason: reason}, nil
 }
