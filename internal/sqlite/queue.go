@@ -112,6 +112,9 @@ func (e *engine) statements() map[**sql.Stmt]string {
 		&e.recordDelivery:   recordDeliverySQL,
 		&e.recordValidation: recordValidationSQL,
 		&e.release:          releaseSQL,
+		&e.healthUpdate:     healthUpdateSQL,
+		&e.healthCount:      healthCountSQL,
+		&e.healthForget:     healthForgetSQL,
 	}
 }
 
