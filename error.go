@@ -12,7 +12,21 @@ var (
 	ErrNotFound            = errors.New("not found")
 	ErrDeliveryInProgress  = errors.New("delivery is still in progress")
 	ErrIdempotencyMismatch = errors.New("idempotency key was used for a different request")
+	// ErrStorageUnavailable marks a failure of the database itself, not of
+	// the request: it cannot be reached, is read-only, is full, or kept its
+	// lock past the busy timeout. The call changed nothing (but for a
+	// commit cut off mid-way, see Store), and the same call may succeed
+	// once the database is back, so callers answer 503 and retry rather
+	// than give up. Stores wrap it together with the driver's
+	// error, so that errors.Is finds it and the log still says what failed.
+	ErrStorageUnavailable = errors.New("storage unavailable")
 )
+
+// RetryAfter is what a caller refused with ErrStorageUnavailable is told
+// to wait (Retry-After) before trying again: long enough not to hammer a
+// database that is coming back, short enough that a restart of it costs a
+// client little.
+const RetryAfter = 5 * time.Second
 
 // Error codes, each mapped to one HTTP status by the API.
 const (
@@ -25,6 +39,7 @@ const (
 	ETooLarge     = "too_large"    // 413
 	ETooMany      = "too_many"     // 429, with Retry-After from Error.RetryAfter
 	EInternal     = "internal"     // 500
+	EUnavailable  = "unavailable"  // storage unavailable, try again later: 503
 )
 
 // HTTPStatus maps an error code to its HTTP status: the one place where
@@ -48,6 +63,8 @@ func HTTPStatus(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case ETooMany:
 		return http.StatusTooManyRequests
+	case EUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -82,10 +99,15 @@ func Invalid(message string, fields ...FieldError) *Error {
 }
 
 // ErrorCode returns the code of the *Error in err's chain, EInternal for
-// any other error, and "" for nil. ErrNotFound maps to ENotFound.
+// any other error, and "" for nil. ErrNotFound maps to ENotFound, and
+// ErrStorageUnavailable to EUnavailable, whatever else the chain holds: a
+// failing database is the answer even where a caller wrapped its error.
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""
+	}
+	if errors.Is(err, ErrStorageUnavailable) {
+		return EUnavailable
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -100,6 +122,9 @@ func ErrorCode(err error) string {
 // ErrorMessage returns the human message of the *Error in err's chain, and
 // a generic message for any other error so internal details never leak.
 func ErrorMessage(err error) string {
+	if errors.Is(err, ErrStorageUnavailable) {
+		return unavailableMessage
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message
@@ -109,3 +134,8 @@ func ErrorMessage(err error) string {
 	}
 	return "An internal error occurred."
 }
+
+// unavailableMessage is what people are told when the database fails. The
+// reason (unreachable, read-only, full) is for the operator's log: callers
+// can do nothing about it but wait.
+var unavailableMessage = fmt.Sprintf("Hookshot's database is unavailable right now (unreachable, read-only or full), so nothing was changed. Try again in %d seconds or later.", int(RetryAfter.Seconds()))

@@ -11,7 +11,12 @@ import (
 // share one Store when the engine behind it allows that (PostgreSQL).
 //
 // Methods return ErrNotFound (wrapped) when the thing they address does not
-// exist, and other errors only for failures of the store itself.
+// exist, and other errors only for failures of the store itself. When the
+// database itself fails (unreachable, read-only, full, locked past the busy
+// timeout) the error wraps ErrStorageUnavailable, and the call changed
+// nothing; only a connection that broke during the commit leaves unknown
+// whether the commit was made, which callers settle by repeating the call
+// (publish with its idempotency key).
 //
 // The methods that change webhooks or resend a delivery take an audit
 // entry (nil for none), which they write in the change's own transaction:

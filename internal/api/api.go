@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookshot/hookshot"
@@ -69,7 +70,8 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Accounts *service.Accounts
-	// Ready reports whether the database can be reached (GET /readyz).
+	// Ready reports whether the database accepts reads and writes now
+	// (GET /readyz answers 503 while it does not).
 	Ready func(context.Context) error
 }
 
@@ -80,6 +82,8 @@ type Server struct {
 	log  *slog.Logger
 	opts Options
 	mux  *http.ServeMux
+	// notReady is whether /readyz last said 503, so that it logs changes.
+	notReady atomic.Bool
 }
 
 // New returns the API handler.
@@ -209,10 +213,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.svc.Ready(ctx); err != nil {
-		s.log.Warn("not ready", "err", err)
+		// Once per change, like the engine's outages: a load balancer
+		// may ask every second.
+		if !s.notReady.Swap(true) {
+			s.log.Warn("not ready", "err", err)
+		}
 		w.Header().Set("Content-Type", "application/problem+json")
-		writeJSON(w, http.StatusServiceUnavailable, problemDoc{Type: "about:blank", Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: "The database cannot be reached."})
+		w.Header().Set("Retry-After", retryAfter)
+		writeJSON(w, http.StatusServiceUnavailable, problemDoc{Type: "about:blank", Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "The database cannot be read or written right now (unreachable, read-only or full); the service's log says why.", Instance: r.URL.Path})
 		return
+	}
+	if s.notReady.Swap(false) {
+		s.log.Info("ready again")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

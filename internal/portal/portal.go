@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -211,7 +212,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 
 // errorPage shows a message in the layout; sess may be nil.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, sess *session, status int, message string) {
-	v := &view{Title: http.StatusText(status), Data: message}
+	title := http.StatusText(status)
+	if status == http.StatusServiceUnavailable {
+		title = "Storage unavailable"
+		w.Header().Set("Retry-After", strconv.Itoa(int(hookshot.RetryAfter.Seconds())))
+	}
+	v := &view{Title: title, Data: message}
 	if sess != nil {
 		v.Account, v.CSRF = sess.account, sess.csrf
 	}
@@ -222,8 +228,11 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, sess *session
 // people, and a generic one (logged in full) for anything else.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
 	status := hookshot.HTTPStatus(hookshot.ErrorCode(err))
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		s.log.Error("serving page", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable:
+		s.log.Debug("page refused: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	s.errorPage(w, r, sess, status, hookshot.ErrorMessage(err))
 }

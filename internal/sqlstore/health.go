@@ -89,7 +89,7 @@ func (s *Store) recordHealth(ctx context.Context, tx Querier, results []*hooksho
 	}
 	var states []HealthState
 	var err error
-	if w, ok := s.e.(HealthWriter); ok {
+	if w, ok := s.e.Engine.(HealthWriter); ok {
 		states, err = w.WriteHealth(ctx, tx, updates)
 	} else {
 		states, err = s.writeHealth(ctx, tx, updates)
