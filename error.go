@@ -40,6 +40,8 @@ const (
 	ETooMany      = "too_many"     // 429, with Retry-After from Error.RetryAfter
 	EInternal     = "internal"     // 500
 	EUnavailable  = "unavailable"  // storage unavailable, try again later: 503
+	// EMethodNotAllowed: the path exists, not with this method (405).
+	EMethodNotAllowed = "method_not_allowed"
 )
 
 // HTTPStatus maps an error code to its HTTP status: the one place where
@@ -65,6 +67,8 @@ func HTTPStatus(code string) int {
 		return http.StatusTooManyRequests
 	case EUnavailable:
 		return http.StatusServiceUnavailable
+	case EMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
 }

@@ -151,7 +151,8 @@ func pageLimit(raw string) (int, error) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 1 || n > service.MaxPageSize {
-		return 0, hookshot.Invalid("limit must be a whole number between 1 and 200.", hookshot.FieldError{Field: "limit", Message: "must be a whole number between 1 and 200"})
+		return 0, &hookshot.Error{Code: hookshot.EMalformed, Message: "The query parameter limit must be a whole number between 1 and 200.",
+			FieldErrors: []hookshot.FieldError{{Field: "limit", Message: "must be a whole number between 1 and 200"}}}
 	}
 	return n, nil
 }

@@ -89,6 +89,8 @@ func (s *Server) routes() {
 
 	s.handle("GET /{$}", s.home)
 	s.handle("GET /studies", s.openStudy)
+	s.handleStudy("GET /studies/{study}/events", s.listEvents)
+	s.handleStudy("GET /studies/{study}/events/{event}", s.showEvent)
 	s.handleStudy("GET /studies/{study}/webhooks", s.listWebhooks)
 	s.handleStudy("GET /studies/{study}/webhooks/new", s.newWebhook)
 	s.handleStudy("POST /studies/{study}/webhooks", s.createWebhook)
@@ -167,6 +169,9 @@ var funcs = template.FuncMap{
 	"secretHint":     secretHint,
 	"lastResult":     lastResult,
 	"disabledReason": disabledReason,
+	"name":           webhookName,
+	"list":           func(v ...string) []string { return v },
+	"webhookOf":      func(m map[int64]*hookshot.Webhook, id int64) *hookshot.Webhook { return m[id] },
 }
 
 // parsePages parses each page template together with the layout, so that

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/catalog"
 	"github.com/hookshot/hookshot/internal/clock"
@@ -20,10 +22,11 @@ import (
 // concurrent use.
 type Events struct {
 	base
-	store    hookshot.Store
-	catalog  *catalog.Catalog
-	notifier Notifier
-	cfg      EventsConfig
+	store     hookshot.Store
+	catalog   *catalog.Catalog
+	notifier  Notifier
+	cfg       EventsConfig
+	published *prometheus.CounterVec
 }
 
 // EventsConfig is the part of the operator's settings that Events applies.
@@ -38,6 +41,8 @@ type EventsConfig struct {
 	// webhook; nil for a limit of this service's own. Share one with
 	// Webhooks.
 	Limit *ManualLimit
+	// Registerer, when set, receives the count of events published.
+	Registerer prometheus.Registerer
 }
 
 // NewEvents returns the events service over store. The catalog checks
@@ -50,7 +55,17 @@ func NewEvents(store hookshot.Store, cat *catalog.Catalog, notifier Notifier, cl
 	if cfg.Limit == nil {
 		cfg.Limit = NewManualLimit(clk)
 	}
-	return &Events{base: newBase(clk), store: store, catalog: cat, notifier: notifier, cfg: cfg}
+	published := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookshot_events_published_total",
+		Help: "Events published through this process, by type; a repeated Idempotency-Key counts once.",
+	}, []string{"type"})
+	for _, t := range cat.Types() {
+		published.WithLabelValues(t.Name)
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(published)
+	}
+	return &Events{base: newBase(clk), store: store, catalog: cat, notifier: notifier, cfg: cfg, published: published}
 }
 
 // Catalog returns the event catalog, which every caller may read.
@@ -152,8 +167,11 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 	if err != nil {
 		return nil, err
 	}
-	if !pub.Replayed && len(pub.Deliveries) > 0 {
-		notify(s.notifier)
+	if !pub.Replayed {
+		s.published.WithLabelValues(ev.Type).Inc()
+		if len(pub.Deliveries) > 0 {
+			notify(s.notifier)
+		}
 	}
 	return pub, nil
 }
@@ -165,17 +183,24 @@ func validTraceParent(tp string) bool {
 	return tp[3:35] != strings.Repeat("0", 32) && tp[36:52] != strings.Repeat("0", 16)
 }
 
-// DeliveryQuery selects a page of a webhook's deliveries.
+// DeliveryQuery selects a page of a webhook's deliveries. Every field is
+// optional and as a caller wrote it; Deliveries checks them.
 type DeliveryQuery struct {
 	Status string
 	Event  string
-	Cursor string
-	Limit  int
+	// ID finds one delivery by its GUID, EventID an event's deliveries.
+	ID      string
+	EventID string
+	// Since and Until (RFC 3339) keep the deliveries created in
+	// [Since, Until).
+	Since, Until string
+	Cursor       string
+	Limit        int
 }
 
 // Deliveries lists a webhook's deliveries newest first and returns the
 // cursor of the next page ("" on the last). An unknown webhook is
-// ENotFound; a bad query is EInvalid.
+// ENotFound; a bad query is EMalformed, naming each bad parameter.
 func (s *Events) Deliveries(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, q DeliveryQuery) ([]*hookshot.Delivery, string, error) {
 	if err := mayManage(p, studyID); err != nil {
 		return nil, "", err
@@ -202,21 +227,13 @@ func (s *Events) deliveries(ctx context.Context, studyID, webhookID int64, q Del
 		}
 		f.Event = q.Event
 	}
-	if q.Cursor != "" {
-		c, err := hookshot.DecodeCursor(q.Cursor)
-		if err != nil {
-			problems = append(problems, hookshot.FieldError{Field: "cursor", Message: "is not a cursor this API returned (" + err.Error() + ")"})
-		}
-		f.Before = &c
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultPageSize
-	}
-	if f.Limit < 1 || f.Limit > MaxPageSize {
-		problems = append(problems, hookshot.FieldError{Field: "limit", Message: "must be between 1 and 200"})
-	}
+	f.ID, problems = queryGUID(problems, "id", q.ID)
+	f.EventID, problems = queryGUID(problems, "event_id", q.EventID)
+	f.Since, f.Until, problems = queryWindow(problems, q.Since, q.Until)
+	f.Before, problems = queryCursor(problems, q.Cursor)
+	f.Limit, problems = queryLimit(problems, f.Limit)
 	if len(problems) > 0 {
-		return nil, "", hookshot.Invalid("The delivery list query is not valid: "+summary(problems), problems...)
+		return nil, "", badQuery("delivery list", problems)
 	}
 	f.Limit++ // one more tells whether there is a next page
 	items, err := s.store.Deliveries(ctx, f)

@@ -15,6 +15,7 @@ import (
 
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
 	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
+	description,
 	last_success_at, last_failure_at, failing_since, consecutive_failures, disabled_reason, disabled_since`
 
 // DeliveryColumns are the columns ScanDelivery reads, in its order.
@@ -55,6 +56,7 @@ func (s *Store) scanWebhook(row Row, extra ...any) (*hookshot.Webhook, error) {
 	)
 	dest := append([]any{&w.ID, &w.StudyID, &w.URL, &auth, &w.SealedCredentials, &events, &options, &w.Active,
 		&status, &deliveryID, s.e.ScanNullTime(&w.Validation.CheckedAt), s.e.ScanTime(&w.CreatedAt), s.e.ScanTime(&w.UpdatedAt),
+		&w.Description,
 		s.e.ScanNullTime(&w.Health.LastSuccessAt), s.e.ScanNullTime(&w.Health.LastFailureAt),
 		s.e.ScanNullTime(&w.Health.FailingSince), &w.Health.ConsecutiveFailures, &reason, s.e.ScanNullTime(&disabledSince)}, extra...)
 	if err := row.Scan(dest...); err != nil {

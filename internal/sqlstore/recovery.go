@@ -50,7 +50,7 @@ func fillCount(e *hookshot.AuditEntry, n int64) {
 }
 
 // UnreplayedEvents pages through a study's events in [since, until), by
-// the (study_id, created_at) index, and leaves out those that have a
+// the events_study_created index, and leaves out those that have a
 // delivery to the webhook, by the unique (webhook_id, event_id) index.
 func (s *Store) UnreplayedEvents(ctx context.Context, f hookshot.ReplayFilter) ([]*hookshot.Event, error) {
 	var args params

@@ -98,7 +98,7 @@ func (f *fixture) publishAt(study int64, typ string, t time.Time, ws ...*hooksho
 	return ev
 }
 
-func eventIDs(evs []*hookshot.Event) []string {
+func replayEventIDs(evs []*hookshot.Event) []string {
 	ids := make([]string, len(evs))
 	for i, e := range evs {
 		ids[i] = e.ID
@@ -133,9 +133,9 @@ func testUnreplayedEvents(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprint(eventIDs(append(page, rest...)))
-	if got != fmt.Sprint(eventIDs(want)) || len(page) != 3 {
-		t.Errorf("UnreplayedEvents gave %s (first page %d), want %s", got, len(page), fmt.Sprint(eventIDs(want)))
+	got := fmt.Sprint(replayEventIDs(append(page, rest...)))
+	if got != fmt.Sprint(replayEventIDs(want)) || len(page) != 3 {
+		t.Errorf("UnreplayedEvents gave %s (first page %d), want %s", got, len(page), fmt.Sprint(replayEventIDs(want)))
 	}
 	if string(page[0].Payload) != string(want[0].Payload) || page[0].TraceParent != want[0].TraceParent || !page[0].CreatedAt.Equal(want[0].CreatedAt) {
 		t.Errorf("event read back as %+v", page[0])

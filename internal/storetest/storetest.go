@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"PublishEvent", publishTests},
 		{"Delivery", deliveryTests},
 		{"Deliveries", listTests},
+		{"Events", eventListTests},
 		{"ResendDelivery", resendTests},
 		{"ClaimDeliveries", claimTests},
 		{"RecordResults", recordTests},
@@ -50,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Lifecycle", lifecycleTests},
 		{"Health", healthTests},
 		{"Recovery", recoveryTests},
+		{"Backlog", backlogTests},
 		{"Accounts", accountTests},
 		{"Tokens", tokenTests},
 		{"Sessions", sessionTests},
@@ -135,7 +137,9 @@ func newTraceParent() string {
 func (f *fixture) newWebhook(study int64) *hookshot.Webhook {
 	return &hookshot.Webhook{
 		StudyID: study,
-		URL:     "https://receiver.example/hooks/" + newID() + "?tenant=a&x=%20",
+		// Non-ASCII and punctuation, as people name things.
+		Description: "Data warehouse (prod) – Zürich 📦",
+		URL:         "https://receiver.example/hooks/" + newID() + "?tenant=a&x=%20",
 		Auth: hookshot.Auth{
 			Type:     hookshot.AuthOAuth2,
 			TokenURL: "https://auth.example/oauth/token",
@@ -446,6 +450,7 @@ func checkWebhook(t testing.TB, what string, got, want *hookshot.Webhook) {
 	var d diffs
 	d.check("ID", got.ID, want.ID)
 	d.check("StudyID", got.StudyID, want.StudyID)
+	d.check("Description", got.Description, want.Description)
 	d.check("URL", got.URL, want.URL)
 	d.check("Auth", got.Auth, want.Auth)
 	d.check("SealedCredentials", got.SealedCredentials, want.SealedCredentials)

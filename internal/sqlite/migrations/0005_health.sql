@@ -29,8 +29,8 @@ CREATE TABLE webhook_health_hours (
 -- events a webhook has not had yet.
 CREATE UNIQUE INDEX deliveries_webhook_event ON deliveries (webhook_id, event_id) WHERE event_id IS NOT NULL;
 
--- Replay reads a study's events by time.
-CREATE INDEX IF NOT EXISTS events_study_created_at ON events (study_id, created_at);
+-- Replay reads a study's events by time through events_study_created
+-- (0006_events).
 
 -- The claim holds back the deliveries of disabled webhooks (all but
 -- their validation requests) until they are enabled again.
