@@ -16,6 +16,7 @@ var healthTests = []test{
 	{"DisabledAfterFailing", testDisabledAfterFailing},
 	{"HeldWhileDisabled", testHeldWhileDisabled},
 	{"EnablingClearsReason", testEnablingClearsReason},
+	{"BacklogLeavesOutHeld", testBacklogLeavesOutHeld},
 }
 
 // attemptAt records the next attempt of d at t with status, due again
@@ -256,5 +257,20 @@ func testEnablingClearsReason(t *testing.T, f *fixture) {
 	}
 	if got := f.webhook(studyA, w.ID); got.Active || got.DisabledReason != nil {
 		t.Errorf("disabled by hand: active %v, reason %+v; want disabled with no reason", got.Active, got.DisabledReason)
+	}
+}
+
+// The backlog leaves the deliveries held for a disabled webhook out of
+// the due ones (they stay in progress), but not its validation requests.
+func testBacklogLeavesOutHeld(t *testing.T, f *fixture) {
+	w := f.createWebhook(studyA)
+	f.enqueue(w, f.at(-time.Minute))
+	w.Active = false
+	if err := f.store.UpdateWebhook(f.ctx, w, f.newValidation(w), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := f.backlog(f.at(time.Second))
+	if b.InProgress != 2 || b.Due != 1 || !b.OldestDue.Equal(f.now) {
+		t.Errorf("backlog %+v; want 2 in progress, 1 due (the validation request, due now)", b)
 	}
 }
