@@ -73,6 +73,8 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	var at phases
+	ctx = at.trace(ctx)
 
 	header := s.headers(d, w, body)
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
@@ -106,7 +108,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		stored["Authorization"] = []string{redacted}
 		tok, cached, err := s.tokens.token(ctx, w, creds)
 		if err != nil {
-			att.Error = describe(err, s.timeout)
+			att.Error = describeTokenFailure(err, w.Auth.TokenURL, s.timeout, at.current())
 			att.Request.Headers = stored
 			att.Duration = time.Since(started)
 			return att, again.as(errorClass(err))
@@ -125,15 +127,20 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	req.Header = header
 	resp, err := s.client.Do(req)
 	if err != nil {
-		att.Error = describe(err, s.timeout)
+		att.Error = describeFailure(err, s.timeout, at.current())
 		att.Duration = time.Since(started)
 		return att, again.as(errorClass(err))
 	}
+	at.set(phaseReading)
 	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, responseBodyCap))
 	_, _ = io.CopyN(io.Discard, resp.Body, drainCap)
 	resp.Body.Close()
 	att.Duration = time.Since(started)
-	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: resp.Header, Body: respBody}
+	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: capHeaders(resp.Header, maxStoredHeaderBytes), Body: respBody}
+	if readErr != nil && isTimeout(readErr) {
+		att.Error = describeFailure(readErr, s.timeout, phaseReading)
+		return att, again.as(errorClass(readErr))
+	}
 	if readErr != nil {
 		att.Error = "reading the response: " + describe(readErr, s.timeout)
 		return att, again.as(errorClass(readErr))

@@ -262,18 +262,21 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *sessi
 
 // details reads the Details page's deliveries by the filter. The search
 // box takes a delivery GUID or an event id: a GUID that is no delivery of
-// this webhook is looked up as an event's.
+// this webhook is looked up as an event's. The deliveries come without
+// attempts: their bodies and headers, up to a megabyte and 128 KiB each,
+// are for the delivery's own page (SPEC §12), so this page stays small
+// however large the receivers' answers are.
 func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook, cursor string, f *listFilter) (*detailsData, error) {
 	q := service.DeliveryQuery{Status: f.Status, Event: f.Type, ID: f.Find, Cursor: cursor, Limit: recentDeliveries}
 	q.Since, q.Until = f.window()
 	if f.Error != "" {
 		return nil, nil
 	}
-	list, next, err := s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
+	list, next, err := s.svc.Events.Deliveries(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
 	foundEvent := ""
 	if err == nil && len(list) == 0 && f.Find != "" && cursor == "" {
 		q.ID, q.EventID = "", f.Find
-		list, next, err = s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
+		list, next, err = s.svc.Events.Deliveries(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
 		if len(list) > 0 {
 			foundEvent = f.Find
 		}
@@ -281,13 +284,11 @@ func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook,
 	if err != nil {
 		return nil, err
 	}
-	d := &detailsData{Webhook: hook, Deliveries: list, Older: next, FoundEvent: foundEvent}
-	deliveries := make([]*hookshot.Delivery, len(list))
+	d := &detailsData{Webhook: hook, Deliveries: make([]deliveryView, len(list)), Older: next, FoundEvent: foundEvent}
 	for i, del := range list {
-		slices.Reverse(del.Attempts)
-		deliveries[i] = del.Delivery
+		d.Deliveries[i] = deliveryView{Delivery: del}
 	}
-	d.State, d.Busy = state(hook, deliveries)
+	d.State, d.Busy = state(hook, list)
 	return d, nil
 }
 

@@ -142,6 +142,7 @@ func (s *Webhooks) Create(ctx context.Context, p *hookshot.Principal, studyID in
 	problems = append(problems, checkDescription(in.Description)...)
 	problems = append(problems, s.checkURL("url", in.URL)...)
 	problems = append(problems, s.checkAuth(auth, hookshot.Credentials{})...)
+	problems = append(problems, checkAuthText(auth)...)
 	events, evProblems := s.checkEvents(in.Events, in.EventOptions)
 	problems = append(problems, evProblems...)
 	if len(problems) > 0 {
@@ -207,6 +208,7 @@ func (s *Webhooks) Update(ctx context.Context, p *hookshot.Principal, studyID, i
 			keep = stored
 		}
 		problems = append(problems, s.checkAuth(*patch.Auth, keep)...)
+		problems = append(problems, checkAuthText(*patch.Auth)...)
 		creds := mergeCredentials(patch.Auth.credentials(), keep)
 		if patch.Auth.public() != w.Auth || creds != stored {
 			revalidate = true
@@ -374,8 +376,8 @@ func (s *Webhooks) checkURL(field, raw string) []hookshot.FieldError {
 	if raw == "" {
 		return bad("is required: the https:// address that receives the webhooks")
 	}
-	if len(raw) > maxURLLength {
-		return bad(fmt.Sprintf("is longer than %d characters", maxURLLength))
+	if tooLong := checkText(field, raw, maxURLLength); tooLong != nil {
+		return tooLong
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
