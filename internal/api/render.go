@@ -20,7 +20,11 @@ type webhookJSON struct {
 	EventOptions map[string]hookshot.EventOptions `json:"event_options"`
 	Active       bool                             `json:"active"`
 	Validation   validationJSON                   `json:"validation"`
-	Health       healthJSON                       `json:"health"`
+	Format       string                           `json:"format"`
+	// PreviousSecretExpiresAt is the end of a secret rotation's overlap,
+	// while it lasts.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	Health                  healthJSON `json:"health"`
 	// DisabledReason is null unless the service disabled the webhook.
 	DisabledReason *disabledReasonJSON `json:"disabled_reason"`
 	CreatedAt      time.Time           `json:"created_at"`
@@ -46,6 +50,7 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 		EventOptions: w.EventOptions,
 		Active:       w.Active,
 		Validation:   validationJSON{Status: w.Validation.Status, CheckedAt: w.Validation.CheckedAt},
+		Format:       w.Format,
 		Health:       renderHealth(w.Health),
 		CreatedAt:    w.CreatedAt,
 		UpdatedAt:    w.UpdatedAt,
@@ -55,6 +60,9 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 	}
 	if out.EventOptions == nil {
 		out.EventOptions = map[string]hookshot.EventOptions{}
+	}
+	if w.SignsWithPrevious(time.Now()) {
+		out.PreviousSecretExpiresAt = w.PreviousSecretUntil
 	}
 	if w.Validation.DeliveryID != "" {
 		id := w.Validation.DeliveryID

@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/clock"
-	"github.com/hookshot/hookshot/webhook"
 )
 
 // Wire is the branding of outgoing requests (SPEC §3 and §8).
@@ -36,6 +36,11 @@ var DefaultWire = Wire{HeaderPrefix: "X-ActiGraph-", UserAgent: "ActiGraph-Hooks
 // CredentialOpener unseals a webhook's stored credentials.
 type CredentialOpener interface {
 	Open(sealed []byte) (hookshot.Credentials, error)
+}
+
+// KeyOpener unseals the studies' Ed25519 signing keys.
+type KeyOpener interface {
+	OpenPrivateKey(sealed []byte) (ed25519.PrivateKey, error)
 }
 
 // responseBodyCap bounds how much of a receiver's answer is kept.
@@ -55,6 +60,8 @@ type sender struct {
 	opener  CredentialOpener
 	tokens  *tokenCache
 	clock   clock.Clock
+	keys    SigningKeys
+	keyOpen KeyOpener
 }
 
 // send makes attempt number of job and says what the answer means; the
@@ -95,12 +102,21 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		att.Duration = time.Since(started)
 		return att, again.as(classOther)
 	}
+	signatures, err := s.sign(ctx, d, w, creds, body, att.StartedAt)
+	if err != nil {
+		att.Error = err.Error()
+		att.Request.Headers = stored
+		att.Duration = time.Since(started)
+		return att, again
+	}
+	// Signatures are no secret: they are stored as sent, so that a
+	// receiver's complaint can be checked against the attempt.
+	for name, value := range signatures {
+		header[name] = []string{value}
+		stored[name] = []string{value}
+	}
 	cachedToken := false
 	switch w.Auth.Type {
-	case hookshot.AuthHMAC:
-		sig := webhook.Sign(creds.Secret, body)
-		header[s.wire.HeaderPrefix+"Signature"] = []string{sig}
-		stored[s.wire.HeaderPrefix+"Signature"] = []string{sig}
 	case hookshot.AuthBasic:
 		header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(w.Auth.Username+":"+creds.Password))}
 		stored["Authorization"] = []string{redacted}

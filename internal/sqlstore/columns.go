@@ -15,7 +15,7 @@ import (
 
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
 	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
-	description,
+	description, format, previous_secret_until,
 	last_success_at, last_failure_at, failing_since, consecutive_failures, disabled_reason, disabled_since`
 
 // DeliveryColumns are the columns ScanDelivery reads, in its order.
@@ -25,6 +25,7 @@ const DeliveryColumns = `id, webhook_id, study_id, event_id, event, status, atte
 // webhookJSON holds a webhook's JSON columns, encoded for writing.
 type webhookJSON struct {
 	auth, events, options string
+	format                string
 }
 
 // encodeWebhook encodes w's auth, events and event options. A nil slice or
@@ -43,7 +44,7 @@ func encodeWebhook(w *hookshot.Webhook) (webhookJSON, error) {
 	if err != nil {
 		return webhookJSON{}, fmt.Errorf("encoding event options: %w", err)
 	}
-	return webhookJSON{auth: string(auth), events: string(events), options: string(options)}, nil
+	return webhookJSON{auth: string(auth), events: string(events), options: string(options), format: w.Format}, nil
 }
 
 func (s *Store) scanWebhook(row Row, extra ...any) (*hookshot.Webhook, error) {
@@ -56,7 +57,7 @@ func (s *Store) scanWebhook(row Row, extra ...any) (*hookshot.Webhook, error) {
 	)
 	dest := append([]any{&w.ID, &w.StudyID, &w.URL, &auth, &w.SealedCredentials, &events, &options, &w.Active,
 		&status, &deliveryID, s.e.ScanNullTime(&w.Validation.CheckedAt), s.e.ScanTime(&w.CreatedAt), s.e.ScanTime(&w.UpdatedAt),
-		&w.Description,
+		&w.Description, &w.Format, s.e.ScanNullTime(&w.PreviousSecretUntil),
 		s.e.ScanNullTime(&w.Health.LastSuccessAt), s.e.ScanNullTime(&w.Health.LastFailureAt),
 		s.e.ScanNullTime(&w.Health.FailingSince), &w.Health.ConsecutiveFailures, &reason, s.e.ScanNullTime(&disabledSince)}, extra...)
 	if err := row.Scan(dest...); err != nil {
