@@ -152,7 +152,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Tracer:     tracer,
 	})
 
-	portalServices := portal.Services{Webhooks: webhooks, Events: events, Sessions: service.NewSessions(store, clk)}
+	portalServices := portal.Services{Webhooks: webhooks, Events: events, Sessions: service.NewSessions(store, clk), Accounts: accounts}
 	site, err := portal.New(portalServices, log.With("component", "portal"), portal.Options{TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return fmt.Errorf("loading the portal's templates: %w", err)

@@ -135,6 +135,13 @@ func (s *Server) routes() {
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/recover", s.recoverDeliveries)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/replay", s.replayEvents)
 
+	// Integrators (SPEC §15, §17).
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/test", s.sendTestEvent)
+	s.handleLimit("POST /v1/studies/{study}/events/batch", s.serverSpan("POST /v1/studies/{study}/events/batch", s.publishBatch), batchBodyFactor*s.opts.MaxBody)
+	s.handleList("GET /v1/me/tokens", nil, s.listMyTokens)
+	s.handle("POST /v1/me/tokens", s.createMyToken)
+	s.handle("DELETE /v1/me/tokens/{token}", s.revokeMyToken)
+
 	// Administration: the Accounts service lets only admins in.
 	s.handleList("GET /v1/accounts", nil, s.listAccounts)
 	s.handle("POST /v1/accounts", s.createAccount)
@@ -157,6 +164,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *hookshot.Princi
 // handle registers an authenticated route. What the caller may do there
 // is for the service to say.
 func (s *Server) handle(pattern string, h handlerFunc) {
+	s.handleLimit(pattern, h, s.opts.MaxBody)
+}
+
+// handleLimit is handle with its own bound on the request body.
+func (s *Server) handleLimit(pattern string, h handlerFunc, maxBody int64) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
@@ -168,7 +180,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			s.problem(w, r, err)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h(w, r, p)
 	})
 }

@@ -83,7 +83,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	var at phases
 	ctx = at.trace(ctx)
 
-	header := s.headers(d, w, body)
+	header := s.headers(job)
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		// The attempt's own span, so that the receiver's spans are its
 		// children (SPEC §18).
@@ -223,7 +223,8 @@ func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 	return max(0, at.Sub(now)), true
 }
 
-func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte) http.Header {
+func (s *sender) headers(job *hookshot.Job) http.Header {
+	d, w := job.Delivery, job.Webhook
 	p := s.wire.HeaderPrefix
 	// Keys are set directly, not through Header.Set, so they go out spelt
 	// as documented (X-ActiGraph-…, not X-Actigraph-…).
@@ -240,6 +241,9 @@ func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte)
 	}
 	if d.Event == hookshot.EventValidation {
 		h[p+"Hook-Secret"] = []string{d.ValidationCode}
+	}
+	if job.Test {
+		h[p+"Test"] = []string{"true"}
 	}
 	return h
 }

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Audit", auditTests},
 		{"Audited", auditedTests},
 		{"SigningKeys", signingKeyTests},
+		{"Integrators", integratorTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
