@@ -78,6 +78,8 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Accounts *service.Accounts
+	// Relays serves hookshot listen (listen.go).
+	Relays *service.Relays
 	// Ready reports whether the database accepts reads and writes now
 	// (GET /readyz answers 503 while it does not).
 	Ready func(context.Context) error
@@ -134,6 +136,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/recover", s.recoverDeliveries)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/replay", s.replayEvents)
+	s.listenRoutes()
 
 	// Integrators (SPEC §15, §17).
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/test", s.sendTestEvent)

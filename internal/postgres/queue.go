@@ -18,11 +18,14 @@ import (
 // oldest due first. Deliveries of a disabled webhook are held (SPEC
 // §14): they keep their due time, and so their place, for when it is
 // enabled again; its validation requests still go out.
+// Relays (webhooks of `hookshot listen`) are skipped:
+// their CLI claims their deliveries.
 var claimSQL = `
 	WITH due AS (
 		SELECT id, next_attempt_at FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= $3 AND NOT (webhook_id = ANY($4))
 			AND (event = 'validation' OR webhook_id NOT IN (SELECT id FROM webhooks WHERE NOT active))
+			AND webhook_id NOT IN (SELECT webhook_id FROM relays)
 		ORDER BY next_attempt_at
 		LIMIT $5
 		FOR UPDATE SKIP LOCKED

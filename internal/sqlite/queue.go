@@ -24,11 +24,14 @@ const (
 	// disabled webhook are held (SPEC §14): they keep their due time, and
 	// so their place, for when it is enabled again; its validation
 	// requests still go out.
+	// Relays (webhooks
+	// of `hookshot listen`) are skipped: their CLI claims their deliveries.
 	claimSelectSQL = `
 		SELECT ` + sqlstore.DeliveryColumns + `, rowid FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= ?1
 			AND webhook_id NOT IN (SELECT value FROM json_each(?2))
 			AND (event = 'validation' OR webhook_id NOT IN (SELECT id FROM webhooks WHERE NOT active))
+			AND webhook_id NOT IN (SELECT webhook_id FROM relays)
 		ORDER BY next_attempt_at
 		LIMIT ?3`
 	// claimUpdateSQL leases the selected rows: moving next_attempt_at to

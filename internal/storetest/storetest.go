@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"ClaimDeliveries", claimTests},
 		{"RecordResults", recordTests},
 		{"ReleaseDeliveries", releaseTests},
+		{"Relays", relayTests},
 		{"Lifecycle", lifecycleTests},
 		{"Health", healthTests},
 		{"Recovery", recoveryTests},
