@@ -138,6 +138,8 @@ func (s *Server) routes() {
 		[]string{"status", "event", "id", "event_id", "since", "until", "cursor", "limit"}, s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/recover", s.recoverDeliveries)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/replay", s.replayEvents)
 	s.listenRoutes()
 
 	// Integrators (SPEC §15, §17).
