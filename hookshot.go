@@ -100,8 +100,14 @@ type Webhook struct {
 	// rotation's overlap: until then Credentials.PreviousSecret signs
 	// too.
 	PreviousSecretUntil *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Health is kept by the recording of attempts; writes of the webhook
+	// leave it alone.
+	Health Health
+	// DisabledReason is set while the service, not a person, has the
+	// webhook disabled; enabling it clears the reason.
+	DisabledReason *DisabledReason
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // SignsWithPrevious reports whether the secret a rotation replaced still
@@ -150,7 +156,10 @@ type Event struct {
 	// request; receivers get these bytes unchanged.
 	Payload     []byte
 	TraceParent string // W3C traceparent passed on to receivers
-	CreatedAt   time.Time
+	// Test marks a test event (SPEC §15): the catalog's example, sent to
+	// one webhook on request, with the extra header <prefix>Test: true.
+	Test      bool
+	CreatedAt time.Time
 }
 
 // DeliveryStatus is where a delivery stands.

@@ -2,6 +2,7 @@ package hookshot
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -57,6 +58,12 @@ type Store interface {
 	// is answered instead, creating nothing (Publication.Replayed); a key
 	// reused with another RequestHash is ErrIdempotencyMismatch.
 	PublishEvent(ctx context.Context, ev *Event, deliveries []*Delivery, key *IdempotencyKey) (*Publication, error)
+	// PublishEvents publishes each item as PublishEvent would, all in one
+	// transaction: every event is stored (or answered under its key), or
+	// none is. The publications are in the items' order. A failing item,
+	// a key reused with another RequestHash included, fails the call with
+	// a *BatchItemError naming it (ErrIdempotencyMismatch wrapped).
+	PublishEvents(ctx context.Context, items []PublishItem) ([]*Publication, error)
 
 	// Delivery returns one delivery of a webhook with its attempts, oldest
 	// attempt first, or ErrNotFound.
@@ -71,9 +78,10 @@ type Store interface {
 	// deliveries oldest first, or ErrNotFound.
 	Event(ctx context.Context, studyID int64, id string) (*EventRecord, error)
 	// ResendDelivery puts a finished delivery back in progress, due at now,
-	// with room for exactly one more attempt, and appends e when it is not
-	// nil, in one transaction. Returns ErrNotFound, or
-	// ErrDeliveryInProgress when it has not finished.
+	// with room for exactly one more attempt; a delivery still in progress
+	// becomes due at now keeping the attempts it has left (retry now), and
+	// one being attempted right now is left as it is. It appends e when it
+	// is not nil, in one transaction. Returns ErrNotFound.
 	ResendDelivery(ctx context.Context, webhookID int64, id string, now time.Time, e *AuditEntry) (*Delivery, error)
 
 	// ClaimDeliveries leases up to c.Limit due deliveries to c.Owner, oldest
@@ -90,6 +98,8 @@ type Store interface {
 	// ReleaseDeliveries gives up owner's leases on the given deliveries so
 	// that any process may claim them at once.
 	ReleaseDeliveries(ctx context.Context, owner string, ids []string) error
+
+	RecoveryStore
 
 	// Ping reports whether the store can be reached.
 	Ping(ctx context.Context) error
@@ -121,6 +131,29 @@ type Publication struct {
 	Deliveries []*Delivery
 	Replayed   bool
 }
+
+// PublishItem is one event of a batch for PublishEvents.
+type PublishItem struct {
+	Event      *Event
+	Deliveries []*Delivery
+	Key        *IdempotencyKey // nil for none
+	// Audit, when not nil, is appended in the same transaction, unless
+	// the item was answered under its key or got no delivery.
+	Audit *AuditEntry
+}
+
+// BatchItemError says which item of a batch failed, and why.
+type BatchItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchItemError) Error() string {
+	return fmt.Sprintf("event %d of the batch: %v", e.Index, e.Err)
+}
+
+// Unwrap returns the item's error.
+func (e *BatchItemError) Unwrap() error { return e.Err }
 
 // DeliveryFilter selects a page of one webhook's deliveries.
 type DeliveryFilter struct {
@@ -181,6 +214,8 @@ type Job struct {
 	// Payload is the body to send: the event's payload, or for validation
 	// deliveries ValidationBody.
 	Payload []byte
+	// Test is set for deliveries of a test event (Event.Test).
+	Test bool
 }
 
 // Result is the outcome of one attempt, to be recorded.
@@ -194,8 +229,22 @@ type Result struct {
 	// validation state, applied only while this delivery is still the
 	// webhook's current validation delivery.
 	Validation *ValidationStatus
-	// WebhookID lets the store find the webhook for Validation.
+	// WebhookID lets the store find the webhook for Validation and for
+	// its health; Event is the delivery's event type, and attempts of
+	// EventValidation do not count toward health.
 	WebhookID int64
+	Event     string
+
+	// Gone asks for the webhook to be disabled at once (a 410 answer,
+	// SPEC §14). DisableAfter, when not 0, disables it once all of its
+	// attempts have failed for that long, at least MinFailuresToDisable of
+	// them. Either is done in the recording transaction, with an audit
+	// entry by AuditActorSystem.
+	Gone         bool
+	DisableAfter time.Duration
+	// Disabled is set by RecordResults on the last result of a webhook that
+	// recording disabled.
+	Disabled *DisabledWebhook
 }
 
 // StudySummary is a study that has webhooks, as the admin's list of

@@ -31,11 +31,14 @@ type Config struct {
 	HeaderPrefix       string
 	UserAgent          string
 	Lease              time.Duration
+	DisableAfter       time.Duration
+	DisableOnGone      bool
 	PollInterval       time.Duration
 	Concurrency        int
 	WebhookConcurrency int
 	MaxBody            int64
 	ShutdownTimeout    time.Duration
+	ListenExpiry       time.Duration
 	LogLevel           string
 	LogFormat          string
 
@@ -55,8 +58,11 @@ func defaultConfig() *Config {
 		PollInterval:       500 * time.Millisecond,
 		Concurrency:        256,
 		WebhookConcurrency: 16,
+		DisableAfter:       120 * time.Hour,
+		DisableOnGone:      true,
 		MaxBody:            1 << 20,
 		ShutdownTimeout:    20 * time.Second,
+		ListenExpiry:       60 * time.Second,
 		LogLevel:           "info",
 		LogFormat:          "text",
 	}
@@ -113,8 +119,15 @@ var settings = []setting{
 		func(c *Config) flag.Value { return intValue[int]{&c.WebhookConcurrency} }},
 	{"poll-interval", "HOOKSHOT_POLL_INTERVAL", groupDelivery, "how often to look for due retries when nothing else wakes the workers", false,
 		func(c *Config) flag.Value { return (*durationValue)(&c.PollInterval) }},
+	{"listen-expiry", "HOOKSHOT_LISTEN_EXPIRY", groupDelivery, "how long a webhook of \"hookshot listen\" outlives its CLI's last poll before it is deleted", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.ListenExpiry) }},
 	{"lease", "HOOKSHOT_LEASE", groupDelivery, "how long a process holds a claimed delivery before others may take it over; 0 means twice the delivery timeout plus 30s", false,
 		func(c *Config) flag.Value { return (*durationValue)(&c.Lease) }},
+
+	{"disable-after", "HOOKSHOT_DISABLE_AFTER", groupDelivery, "disable a webhook whose attempts have all failed for this long, with at least 5 failed; 0 never", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.DisableAfter) }},
+	{"disable-on-gone", "HOOKSHOT_DISABLE_ON_GONE", groupDelivery, "disable a webhook at once when its receiver answers 410 Gone", false,
+		func(c *Config) flag.Value { return (*boolValue)(&c.DisableOnGone) }},
 
 	{"trusted-proxies", "HOOKSHOT_TRUSTED_PROXIES", groupPortal, "CIDRs of reverse proxies whose X-Forwarded-For names the portal's client (for its sign-in limit), comma-separated", false,
 		func(c *Config) flag.Value { return (*prefixesValue)(&c.TrustedProxies) }},
@@ -236,11 +249,17 @@ func (c *Config) validate() []error {
 	if c.Lease != 0 && c.Lease <= c.DeliveryTimeout {
 		bad("lease", "%s is not longer than the delivery timeout (%s); give a longer one, or 0 for the default", c.Lease, c.DeliveryTimeout)
 	}
+	if c.DisableAfter < 0 {
+		bad("disable-after", "%s is negative; give a duration such as 120h, or 0 never to disable a failing webhook", c.DisableAfter)
+	}
 	if c.PollInterval <= 0 {
 		bad("poll-interval", "%s is not a positive duration such as 500ms", c.PollInterval)
 	}
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout", "%s is negative", c.ShutdownTimeout)
+	}
+	if c.ListenExpiry < time.Second {
+		bad("listen-expiry", "%s is shorter than 1s; hookshot listen polls a few times within it", c.ListenExpiry)
 	}
 	for name, n := range map[string]int64{"concurrency": int64(c.Concurrency), "webhook-concurrency": int64(c.WebhookConcurrency), "max-body": c.MaxBody} {
 		if n <= 0 {

@@ -78,6 +78,8 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Accounts *service.Accounts
+	// Relays serves hookshot listen (listen.go).
+	Relays *service.Relays
 	// Ready reports whether the database accepts reads and writes now
 	// (GET /readyz answers 503 while it does not).
 	Ready func(context.Context) error
@@ -91,6 +93,9 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	metrics *requestMetrics
+	// v1Routes are the patterns of every /v1 route, so that a test can hold
+	// them against the OpenAPI document.
+	v1Routes []string
 	// notReady is whether /readyz last said 503, so that it logs changes.
 	notReady atomic.Bool
 }
@@ -112,6 +117,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.opts.Metrics)
 	}
 
+	s.public("GET /v1/openapi.json", s.openAPI)
 	s.handleList("GET /v1/event-types", nil, s.eventTypes)
 	s.handle("POST /v1/studies/{study}/events", s.serverSpan("POST /v1/studies/{study}/events", s.publish))
 	s.handleList("GET /v1/studies/{study}/events", []string{"type", "since", "until", "cursor", "limit"}, s.listEvents)
@@ -127,11 +133,21 @@ func (s *Server) routes() {
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/rotate-secret", s.rotateSecret)
 	s.handle("POST /v1/studies/{study}/signing-keys/rotate", s.rotateSigningKey)
 	// The public keys are for anyone who receives: no token.
-	s.mux.HandleFunc("GET /v1/studies/{study}/jwks.json", s.jwks)
+	s.public("GET /v1/studies/{study}/jwks.json", s.jwks)
 	s.handleList("GET /v1/studies/{study}/webhooks/{id}/deliveries",
 		[]string{"status", "event", "id", "event_id", "since", "until", "cursor", "limit"}, s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/recover", s.recoverDeliveries)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/replay", s.replayEvents)
+	s.listenRoutes()
+
+	// Integrators (SPEC §15, §17).
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/test", s.sendTestEvent)
+	s.handleLimit("POST /v1/studies/{study}/events/batch", s.serverSpan("POST /v1/studies/{study}/events/batch", s.publishBatch), batchBodyFactor*s.opts.MaxBody)
+	s.handleList("GET /v1/me/tokens", nil, s.listMyTokens)
+	s.handle("POST /v1/me/tokens", s.createMyToken)
+	s.handle("DELETE /v1/me/tokens/{token}", s.revokeMyToken)
 
 	// Administration: the Accounts service lets only admins in.
 	s.handleList("GET /v1/accounts", nil, s.listAccounts)
@@ -155,6 +171,12 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *hookshot.Princi
 // handle registers an authenticated route. What the caller may do there
 // is for the service to say.
 func (s *Server) handle(pattern string, h handlerFunc) {
+	s.handleLimit(pattern, h, s.opts.MaxBody)
+}
+
+// handleLimit is handle with its own bound on the request body.
+func (s *Server) handleLimit(pattern string, h handlerFunc, maxBody int64) {
+	s.v1Routes = append(s.v1Routes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
@@ -166,9 +188,15 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			s.problem(w, r, err)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h(w, r, p)
 	})
+}
+
+// public registers a /v1 route that needs no token.
+func (s *Server) public(pattern string, h http.HandlerFunc) {
+	s.v1Routes = append(s.v1Routes, pattern)
+	s.mux.HandleFunc(pattern, h)
 }
 
 func bearer(r *http.Request) (string, bool) {

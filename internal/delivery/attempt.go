@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -82,7 +83,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	var at phases
 	ctx = at.trace(ctx)
 
-	header := s.headers(d, w, body)
+	header := s.headers(job)
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		// The attempt's own span, so that the receiver's spans are its
 		// children (SPEC §18).
@@ -181,6 +182,15 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		v = verdict{next: succeeded}
 	} else {
 		att.Error = fmt.Sprintf("the receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		switch resp.StatusCode {
+		case http.StatusGone:
+			v = verdict{next: disable}
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), s.clock.Now()); ok {
+				v = verdict{next: retryAfter, wait: wait}
+				att.Error += fmt.Sprintf(", asking to retry after %s", wait.Round(time.Second))
+			}
+		}
 	}
 	if resp.StatusCode == http.StatusUnauthorized && w.Auth.Type == hookshot.AuthOAuth2 {
 		s.tokens.forget(w.ID)
@@ -192,7 +202,29 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	return att, v.as(statusClass(resp.StatusCode))
 }
 
-func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte) http.Header {
+// parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3): a number
+// of seconds, or an HTTP date, which is read against now. A date in the
+// past asks for no wait.
+func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseUint(value, 10, 63); err == nil {
+		if secs > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	at, err := http.ParseTime(value)
+	if err != nil {
+		return 0, false
+	}
+	return max(0, at.Sub(now)), true
+}
+
+func (s *sender) headers(job *hookshot.Job) http.Header {
+	d, w := job.Delivery, job.Webhook
 	p := s.wire.HeaderPrefix
 	// Keys are set directly, not through Header.Set, so they go out spelt
 	// as documented (X-ActiGraph-…, not X-Actigraph-…).
@@ -209,6 +241,9 @@ func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte)
 	}
 	if d.Event == hookshot.EventValidation {
 		h[p+"Hook-Secret"] = []string{d.ValidationCode}
+	}
+	if job.Test {
+		h[p+"Test"] = []string{"true"}
 	}
 	return h
 }

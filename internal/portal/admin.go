@@ -23,8 +23,8 @@ func (s *Server) adminRoutes() {
 	s.handle("POST /admin/accounts/{id}/password", s.setPassword)
 	s.handle("GET /admin/accounts/{id}/delete", s.confirmDeleteAccount)
 	s.handle("POST /admin/accounts/{id}/delete", s.deleteAccount)
-	s.handle("POST /admin/accounts/{id}/tokens", s.createToken)
-	s.handle("POST /admin/accounts/{id}/tokens/{token}/revoke", s.revokeToken)
+	s.handle("POST /admin/accounts/{id}/tokens", s.createAccountToken)
+	s.handle("POST /admin/accounts/{id}/tokens/{token}/revoke", s.revokeAccountToken)
 	s.handle("GET /admin/audit", s.listAudit)
 }
 

@@ -96,13 +96,13 @@ func newEnvWith(t *testing.T, opts portal.Options) *env {
 		t.Fatal(err)
 	}
 	clk := clock.System{}
-	accounts := service.NewAccounts(store, clk)
 	svc := portal.Services{
 		Webhooks: service.NewWebhooks(store, cat, box, noNotifier{}, clk, service.WebhooksConfig{AllowHTTP: false}),
 		Events:   service.NewEvents(store, cat, noNotifier{}, clk, service.EventsConfig{Schedule: []time.Duration{time.Minute}}),
 		Sessions: service.NewSessions(store, clk),
-		Accounts: accounts,
+		Accounts: service.NewAccounts(store, clk),
 	}
+	accounts := svc.Accounts
 	if _, err := accounts.Create(ctx, admin, service.AccountInput{Email: managerEmail, Password: managerPassword, Manage: []int64{study}}); err != nil {
 		t.Fatal(err)
 	}

@@ -240,6 +240,8 @@ type detailsData struct {
 	// progress); the page's script polls it and reloads when it changes.
 	State string
 	Busy  bool
+	// TestTypes are the event types a test event may be sent of.
+	TestTypes []string
 	// Filter is the deliveries' filter form; the page links keep it.
 	Filter     listFilter
 	Types      []catalog.EventType
@@ -322,6 +324,9 @@ func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook,
 		return nil, err
 	}
 	d := &detailsData{Webhook: hook, Deliveries: make([]deliveryView, len(list)), Older: next, FoundEvent: foundEvent}
+	for _, t := range s.svc.Events.Catalog().Types() {
+		d.TestTypes = append(d.TestTypes, t.Name)
+	}
 	for i, del := range list {
 		d.Deliveries[i] = deliveryView{Delivery: del}
 	}
@@ -447,10 +452,14 @@ func (s *Server) resendDelivery(w http.ResponseWriter, r *http.Request, sess *se
 	if back == "" {
 		back = webhookPath(study, id)
 	}
-	_, err := s.svc.Events.Resend(r.Context(), sess.principal(), study, id, r.PathValue("delivery"))
+	d, err := s.svc.Events.Resend(r.Context(), sess.principal(), study, id, r.PathValue("delivery"))
 	switch hookshot.ErrorCode(err) {
 	case "":
-		redirect(w, r, back, "resent")
+		note := "resent"
+		if d.MaxAttempts > d.Attempts+1 { // retry now keeps the retries left
+			note = "retried"
+		}
+		redirect(w, r, back, note)
 	case hookshot.EConflict:
 		redirect(w, r, back, "in-progress")
 	default:

@@ -37,6 +37,10 @@ type EventsConfig struct {
 	// IdempotencyWindow is how long an Idempotency-Key is remembered.
 	// Default 24h.
 	IdempotencyWindow time.Duration
+	// Limit bounds the resends, recoveries and replays people ask for, per
+	// webhook; nil for a limit of this service's own. Share one with
+	// Webhooks.
+	Limit *ManualLimit
 	// Registerer, when set, receives the count of events published.
 	Registerer prometheus.Registerer
 }
@@ -47,6 +51,9 @@ type EventsConfig struct {
 func NewEvents(store hookshot.Store, cat *catalog.Catalog, notifier Notifier, clk clock.Clock, cfg EventsConfig) *Events {
 	if cfg.IdempotencyWindow <= 0 {
 		cfg.IdempotencyWindow = 24 * time.Hour
+	}
+	if cfg.Limit == nil {
+		cfg.Limit = NewManualLimit(clk)
 	}
 	published := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookshot_events_published_total",
@@ -90,6 +97,35 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 	if err := mayPublish(p, studyID); err != nil {
 		return nil, err
 	}
+	webhooks, err := s.store.Webhooks(ctx, studyID)
+	if err != nil {
+		return nil, err
+	}
+	item, err := s.prepare(studyID, in, webhooks, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	ev, deliveries, key := item.Event, item.Deliveries, item.Key
+	pub, err := s.store.PublishEvent(ctx, ev, deliveries, key)
+	if errors.Is(err, hookshot.ErrIdempotencyMismatch) {
+		return nil, hookshot.Errorf(hookshot.EConflict, "The Idempotency-Key %q was used within the last %s for a different event; use a new key for a new event.", in.IdempotencyKey, s.cfg.IdempotencyWindow)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !pub.Replayed {
+		s.published.WithLabelValues(ev.Type).Inc()
+		if len(pub.Deliveries) > 0 {
+			notify(s.notifier)
+		}
+	}
+	return pub, nil
+}
+
+// prepare checks one event against its schema and the study, and builds
+// it with one delivery for each of webhooks that receives it, created at
+// t, and its idempotency key. Bad input is EInvalid.
+func (s *Events) prepare(studyID int64, in PublishInput, webhooks []*hookshot.Webhook, t time.Time) (hookshot.PublishItem, error) {
 	var problems []hookshot.FieldError
 	if in.Type == "" {
 		problems = append(problems, hookshot.FieldError{Field: "type", Message: "is required: the event type, e.g. upload"})
@@ -98,21 +134,16 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 		problems = append(problems, hookshot.FieldError{Field: "payload", Message: "is required: the event's JSON object"})
 	}
 	if len(problems) > 0 {
-		return nil, hookshot.Invalid("The event was not published: the body needs both type and payload.", problems...)
+		return hookshot.PublishItem{}, hookshot.Invalid("The event was not published: the body needs both type and payload.", problems...)
 	}
 	if len(in.IdempotencyKey) > maxIdempotencyKey || strings.IndexFunc(in.IdempotencyKey, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return nil, hookshot.Invalid("The Idempotency-Key header must be at most 255 printable characters.",
+		return hookshot.PublishItem{}, hookshot.Invalid("The Idempotency-Key header must be at most 255 printable characters.",
 			hookshot.FieldError{Field: "Idempotency-Key", Message: "must be at most 255 printable characters"})
 	}
 	info, err := s.catalog.Validate(in.Type, studyID, in.Payload)
 	if err != nil {
-		return nil, err
+		return hookshot.PublishItem{}, err
 	}
-	webhooks, err := s.store.Webhooks(ctx, studyID)
-	if err != nil {
-		return nil, err
-	}
-	t := s.clock.Now()
 	trace := in.TraceParent
 	if !validTraceParent(trace) {
 		trace = newTraceParent()
@@ -153,20 +184,7 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 			NotBefore:   t.Add(-s.cfg.IdempotencyWindow),
 		}
 	}
-	pub, err := s.store.PublishEvent(ctx, ev, deliveries, key)
-	if errors.Is(err, hookshot.ErrIdempotencyMismatch) {
-		return nil, hookshot.Errorf(hookshot.EConflict, "The Idempotency-Key %q was used within the last %s for a different event; use a new key for a new event.", in.IdempotencyKey, s.cfg.IdempotencyWindow)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !pub.Replayed {
-		s.published.WithLabelValues(ev.Type).Inc()
-		if len(pub.Deliveries) > 0 {
-			notify(s.notifier)
-		}
-	}
-	return pub, nil
+	return hookshot.PublishItem{Event: ev, Deliveries: deliveries, Key: key}, nil
 }
 
 func validTraceParent(tp string) bool {
@@ -300,8 +318,10 @@ func (s *Events) delivery(ctx context.Context, studyID, webhookID int64, id stri
 }
 
 // Resend puts a finished delivery back in progress for one more attempt,
-// under the same GUID. An unknown delivery is ENotFound; one still in
-// progress is EConflict.
+// under the same GUID; one still in progress becomes due at once, keeping
+// the retries it has left (retry now). An unknown delivery is ENotFound;
+// more than ManualPerWindow manual requests to the webhook in a window
+// are ETooMany.
 func (s *Events) Resend(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, id string) (*hookshot.Delivery, error) {
 	if err := mayManage(p, studyID); err != nil {
 		return nil, err
@@ -309,11 +329,11 @@ func (s *Events) Resend(ctx context.Context, p *hookshot.Principal, studyID, web
 	if _, _, err := s.delivery(ctx, studyID, webhookID, id); err != nil {
 		return nil, err
 	}
+	if err := s.cfg.Limit.allow(webhookID, "resends"); err != nil {
+		return nil, err
+	}
 	id = strings.ToLower(id)
 	d, err := s.store.ResendDelivery(ctx, webhookID, id, s.clock.Now(), s.entry(p, hookshot.AuditResent, studyID, "delivery "+id, webhookTarget(webhookID)))
-	if errors.Is(err, hookshot.ErrDeliveryInProgress) {
-		return nil, hookshot.Errorf(hookshot.EConflict, "Delivery %s is still in progress; it can be resent once it has succeeded or failed.", id)
-	}
 	if err != nil {
 		return nil, notFound(err, "Delivery %s does not exist for webhook %d.", id, webhookID)
 	}

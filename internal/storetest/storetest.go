@@ -49,7 +49,10 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"ClaimDeliveries", claimTests},
 		{"RecordResults", recordTests},
 		{"ReleaseDeliveries", releaseTests},
+		{"Relays", relayTests},
 		{"Lifecycle", lifecycleTests},
+		{"Health", healthTests},
+		{"Recovery", recoveryTests},
 		{"Backlog", backlogTests},
 		{"Accounts", accountTests},
 		{"Tokens", tokenTests},
@@ -58,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Audited", auditedTests},
 		{"Admin", adminTests},
 		{"SigningKeys", signingKeyTests},
+		{"Integrators", integratorTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -30,7 +30,7 @@ var expiryChoices = []expiryChoice{
 	{"never", "Never", 0},
 }
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) createAccountToken(w http.ResponseWriter, r *http.Request, sess *session) {
 	d, ok := s.accountPage(w, r, sess)
 	if !ok {
 		return
@@ -67,7 +67,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, sess *sessi
 	s.renderAccount(w, r, sess, http.StatusCreated, d)
 }
 
-func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) revokeAccountToken(w http.ResponseWriter, r *http.Request, sess *session) {
 	id := pathID(r, "id")
 	if _, err := s.svc.Accounts.RevokeToken(r.Context(), sess.principal(), id, pathID(r, "token")); err != nil {
 		s.fail(w, r, sess, err)
