@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Sessions", sessionTests},
 		{"Audit", auditTests},
 		{"Audited", auditedTests},
+		{"Prune", pruneTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
