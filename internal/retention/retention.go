@@ -33,10 +33,10 @@ const (
 	// of finished deliveries with their attempts takes a few milliseconds
 	// (see the soak benchmark in the README), short enough for a claim or
 	// a publish to wait behind it unnoticed.
-	DefaultBatchSize = 500
+	DefaultBatchSize = 200
 	// DefaultPause between batches lets the writers queued behind one
 	// batch go before the next, rather than racing it for the connection.
-	DefaultPause = 5 * time.Millisecond
+	DefaultPause = 10 * time.Millisecond
 )
 
 // MinRetention is the shortest retention accepted: tests use seconds.
