@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ var pruneTests = []test{
 	{"IdempotencyWindow", testPruneIdempotencyWindow},
 	{"CurrentValidationStays", testPruneCurrentValidation},
 	{"AuditEntries", testPruneAudit},
+	{"ConcurrentPruners", testConcurrentPruners},
 	{"ReleaseAllLeases", testReleaseAllLeases},
 }
 
@@ -270,4 +272,43 @@ func testReleaseAllLeases(t *testing.T, f *fixture) {
 	f.claimOnly("restarted", f.at(2*time.Second))
 	// The restarted owner's own lease runs out as any does.
 	f.claimOnly("restarted", f.at(time.Hour), leased, later)
+}
+
+// Pruners running at once (several processes on one PostgreSQL database)
+// neither fail nor wait on each other's rows, and between them delete
+// each row once.
+func testConcurrentPruners(t *testing.T, f *fixture) {
+	w := f.createWebhook(studyA)
+	old := f.at(-48 * time.Hour)
+	const n = 60
+	for range n {
+		f.finished(w, hookshot.DeliveryFailed, old, old)
+	}
+	p := hookshot.Prune{FinishedBefore: f.now, Limit: 5}
+	pruner := f.pruner()
+	var (
+		mu    sync.Mutex
+		total hookshot.PruneCounts
+		wg    sync.WaitGroup
+	)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				c, err := pruner.PruneBatch(f.ctx, p)
+				if err != nil {
+					t.Errorf("PruneBatch: %v", err)
+					return
+				}
+				mu.Lock()
+				total.Add(c)
+				mu.Unlock()
+				if c.Deliveries == 0 && c.Events == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkCounts(t, "pruned by four at once", total, hookshot.PruneCounts{Deliveries: n, Events: n})
+	checkCounts(t, "left", f.countPrunable(p), hookshot.PruneCounts{})
 }
