@@ -29,7 +29,9 @@ hookshot prune --retention 168h --database sqlite:/var/lib/hookshot/hookshot.db`
 	if err != nil {
 		return err
 	}
-	store, err := openDatabase(ctx, cfg.Database)
+	// Like accounts and tokens: a mistyped path must not leave an empty
+	// database behind.
+	store, err := openExistingDatabase(ctx, cfg.Database)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary play the receiver, as the real one does
+// when it re-executes itself.
+func TestMain(m *testing.M) {
+	if os.Getenv(receiverRole) != "" {
+		if err := runReceiver(os.Stdin, os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// The command name holds a space and a parenthesis, as comm may.
+	line := []byte("4242 (hook shot)) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 12 0 100 0 0")
+	got, err := parseStatCPU(line)
+	if err != nil || got != 3.25 {
+		t.Fatalf("parseStatCPU = %v, %v; want 3.25 s (325 ticks)", got, err)
+	}
+	if _, err := parseStatCPU([]byte("garbage")); err == nil {
+		t.Fatal("a line without fields parsed")
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	got, err := parseVmHWM([]byte("Name:\thookshot\nVmPeak:\t  900 kB\nVmHWM:\t   45312 kB\nVmRSS:\t 40000 kB\n"))
+	if err != nil || got != 45312*1024 {
+		t.Fatalf("parseVmHWM = %d, %v", got, err)
+	}
+}
+
+func TestSentAt(t *testing.T) {
+	p := payload(7)
+	sent := sentAt(p)
+	if d := time.Since(time.Unix(0, sent)); d < 0 || d > time.Minute {
+		t.Fatalf("sentAt(%s) = %d, not a moment ago", p, sent)
+	}
+	if sentAt([]byte(`{"status": "completed"}`)) != 0 {
+		t.Fatal("a payload without subjectId has a send time")
+	}
+}
+
+// TestSmallRun runs the whole benchmark at a size that proves it works,
+// not how fast: the real binary, the receiver process, the raw run, every
+// delivery counted. No figure is asserted but the counts.
+func TestSmallRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	databases := []string{""}
+	if pg := os.Getenv("HOOKSHOT_TEST_POSTGRES"); pg != "" {
+		databases = append(databases, pg)
+	}
+	for _, db := range databases {
+		o := options{database: db, webhooks: 2, events: 20, publishers: 4, raw: 200 * time.Millisecond, rawWorkers: 4}
+		var progress bytes.Buffer
+		r, err := run(context.Background(), o, &progress)
+		if err != nil {
+			t.Fatalf("database %q: %v\n%s", db, err, progress.String())
+		}
+		if r.deliveries != 40 || r.lost != 0 || r.duplicates != 0 || len(r.receiptLatency) != 40 {
+			t.Fatalf("database %q: %d deliveries, %d lost, %d duplicates, %d latencies; want 40, 0, 0, 40", db, r.deliveries, r.lost, r.duplicates, len(r.receiptLatency))
+		}
+		if r.rawRequests == 0 || r.cpuPerDelivery <= 0 || r.peakRSS <= 0 {
+			t.Fatalf("database %q: figures missing: %+v", db, r)
+		}
+		var out bytes.Buffer
+		r.print(&out)
+		for _, want := range []string{"ratio:", "µs of Hookshot CPU per delivery", "peak RSS", "0 lost, 0 duplicates"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("the report lacks %q:\n%s", want, out.String())
+			}
+		}
+		if strings.HasPrefix(db, "postgres") && !strings.Contains(out.String(), "PostgreSQL CPU") {
+			t.Errorf("a PostgreSQL run does not report PostgreSQL's CPU:\n%s", out.String())
+		}
+	}
+}
