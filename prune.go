@@ -80,3 +80,13 @@ type TableCount struct {
 	Table string
 	Rows  int64
 }
+
+// Reclaimer is implemented by stores that must be told to make the space
+// of deleted rows reusable. PostgreSQL's autovacuum does it by itself;
+// where an operator has turned autovacuum off, the PostgreSQL store
+// vacuums the tables a pass pruned. SQLite reuses freed pages by itself.
+type Reclaimer interface {
+	// Reclaim makes the space of the rows c counts reusable, when the
+	// database will not do it by itself.
+	Reclaim(ctx context.Context, c PruneCounts) error
+}

@@ -162,6 +162,11 @@ func (p *Pruner) Prune(ctx context.Context) (hookshot.PruneCounts, error) {
 		}
 		limit := int64(req.Limit)
 		if c.Deliveries < limit && c.Events < limit && c.IdempotencyKeys < limit && c.AuditEntries < limit {
+			if r, ok := p.store.(hookshot.Reclaimer); ok {
+				if err := r.Reclaim(ctx, total); err != nil {
+					return total, err
+				}
+			}
 			return total, nil
 		}
 		select {
