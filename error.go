@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Sentinel errors that Store methods return, wrapped.
@@ -11,7 +12,21 @@ var (
 	ErrNotFound            = errors.New("not found")
 	ErrDeliveryInProgress  = errors.New("delivery is still in progress")
 	ErrIdempotencyMismatch = errors.New("idempotency key was used for a different request")
+	// ErrStorageUnavailable marks a failure of the database itself, not of
+	// the request: it cannot be reached, is read-only, is full, or kept its
+	// lock past the busy timeout. The call changed nothing (but for a
+	// commit cut off mid-way, see Store), and the same call may succeed
+	// once the database is back, so callers answer 503 and retry rather
+	// than give up. Stores wrap it together with the driver's
+	// error, so that errors.Is finds it and the log still says what failed.
+	ErrStorageUnavailable = errors.New("storage unavailable")
 )
+
+// RetryAfter is what a caller refused with ErrStorageUnavailable is told
+// to wait (Retry-After) before trying again: long enough not to hammer a
+// database that is coming back, short enough that a restart of it costs a
+// client little.
+const RetryAfter = 5 * time.Second
 
 // Error codes, each mapped to one HTTP status by the API.
 const (
@@ -23,6 +38,9 @@ const (
 	EForbidden    = "forbidden"    // 403
 	ETooLarge     = "too_large"    // 413
 	EInternal     = "internal"     // 500
+	EUnavailable  = "unavailable"  // storage unavailable, try again later: 503
+	// EMethodNotAllowed: the path exists, not with this method (405).
+	EMethodNotAllowed = "method_not_allowed"
 )
 
 // HTTPStatus maps an error code to its HTTP status: the one place where
@@ -44,6 +62,10 @@ func HTTPStatus(code string) int {
 		return http.StatusForbidden
 	case ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case EUnavailable:
+		return http.StatusServiceUnavailable
+	case EMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
 }
@@ -76,10 +98,15 @@ func Invalid(message string, fields ...FieldError) *Error {
 }
 
 // ErrorCode returns the code of the *Error in err's chain, EInternal for
-// any other error, and "" for nil. ErrNotFound maps to ENotFound.
+// any other error, and "" for nil. ErrNotFound maps to ENotFound, and
+// ErrStorageUnavailable to EUnavailable, whatever else the chain holds: a
+// failing database is the answer even where a caller wrapped its error.
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""
+	}
+	if errors.Is(err, ErrStorageUnavailable) {
+		return EUnavailable
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -94,6 +121,9 @@ func ErrorCode(err error) string {
 // ErrorMessage returns the human message of the *Error in err's chain, and
 // a generic message for any other error so internal details never leak.
 func ErrorMessage(err error) string {
+	if errors.Is(err, ErrStorageUnavailable) {
+		return unavailableMessage
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message
@@ -103,3 +133,8 @@ func ErrorMessage(err error) string {
 	}
 	return "An internal error occurred."
 }
+
+// unavailableMessage is what people are told when the database fails. The
+// reason (unreachable, read-only, full) is for the operator's log: callers
+// can do nothing about it but wait.
+var unavailableMessage = fmt.Sprintf("Hookshot's database is unavailable right now (unreachable, read-only or full), so nothing was changed. Try again in %d seconds or later.", int(RetryAfter.Seconds()))

@@ -78,8 +78,11 @@ type Validation struct {
 type Webhook struct {
 	ID      int64
 	StudyID int64
-	URL     string
-	Auth    Auth
+	// Description is the people's name for the webhook, e.g. "Data
+	// warehouse (prod)"; empty when none was given.
+	Description string
+	URL         string
+	Auth        Auth
 	// SealedCredentials is Credentials sealed with the operator's key; a
 	// Store keeps it as opaque bytes.
 	SealedCredentials []byte

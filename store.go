@@ -11,7 +11,12 @@ import (
 // share one Store when the engine behind it allows that (PostgreSQL).
 //
 // Methods return ErrNotFound (wrapped) when the thing they address does not
-// exist, and other errors only for failures of the store itself.
+// exist, and other errors only for failures of the store itself. When the
+// database itself fails (unreachable, read-only, full, locked past the busy
+// timeout) the error wraps ErrStorageUnavailable, and the call changed
+// nothing; only a connection that broke during the commit leaves unknown
+// whether the commit was made, which callers settle by repeating the call
+// (publish with its idempotency key).
 //
 // The methods that change webhooks or resend a delivery take an audit
 // entry (nil for none), which they write in the change's own transaction:
@@ -53,6 +58,13 @@ type Store interface {
 	Delivery(ctx context.Context, webhookID int64, id string) (*Delivery, []*Attempt, error)
 	// Deliveries lists a webhook's deliveries newest first.
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+
+	// Events lists a study's events newest first, each without its
+	// payload and with its deliveries oldest first.
+	Events(ctx context.Context, f EventFilter) ([]*EventRecord, error)
+	// Event returns one event of a study with its payload and its
+	// deliveries oldest first, or ErrNotFound.
+	Event(ctx context.Context, studyID int64, id string) (*EventRecord, error)
 	// ResendDelivery puts a finished delivery back in progress, due at now,
 	// with room for exactly one more attempt, and appends e when it is not
 	// nil, in one transaction. Returns ErrNotFound, or
@@ -110,13 +122,39 @@ type DeliveryFilter struct {
 	WebhookID int64
 	Status    DeliveryStatus // empty for any
 	Event     string         // empty for any
+	// ID and EventID, when set, find the delivery with that GUID and the
+	// deliveries of that event.
+	ID      string
+	EventID string
+	// Since and Until, when not zero, keep the deliveries created in
+	// [Since, Until).
+	Since, Until time.Time
 	// Before, when set, starts the page after this position (exclusive) in
 	// newest-first order.
 	Before *Cursor
 	Limit  int
 }
 
-// Cursor is a position in a newest-first list of deliveries.
+// EventFilter selects a page of one study's events.
+type EventFilter struct {
+	StudyID int64
+	Type    string // empty for any
+	// Since and Until, when not zero, keep the events created in
+	// [Since, Until).
+	Since, Until time.Time
+	// Before, when set, starts the page after this position (exclusive) in
+	// newest-first order.
+	Before *Cursor
+	Limit  int
+}
+
+// EventRecord is a stored event with the deliveries it made.
+type EventRecord struct {
+	Event      *Event
+	Deliveries []*Delivery
+}
+
+// Cursor is a position in a newest-first list of deliveries or events.
 type Cursor struct {
 	CreatedAt time.Time
 	ID        string

@@ -339,9 +339,16 @@ func (a *apiClient) createWebhook(target string) error {
 func (a *apiClient) waitValidated(n int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		resp, err := a.do("GET", fmt.Sprintf("/v1/studies/%d/webhooks?limit=100", study), nil)
+		// The webhooks list is not paged: it holds every webhook of the
+		// study, and refuses a limit it does not take.
+		resp, err := a.do("GET", fmt.Sprintf("/v1/studies/%d/webhooks", study), nil)
 		if err != nil {
 			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			return fmt.Errorf("listing the webhooks: %s: %s", resp.Status, b)
 		}
 		var list struct {
 			Items []struct {

@@ -135,7 +135,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.AdminToken == "" {
 		log.Info("HOOKSHOT_ADMIN_TOKEN is not set: only account tokens are accepted (see \"hookshot tokens create --help\")")
 	}
-	apiServices := api.Services{Webhooks: webhooks, Events: events, Accounts: accounts, Ready: store.Ping}
+	apiServices := api.Services{Webhooks: webhooks, Events: events, Accounts: accounts, Ready: store.Ready}
 	handler := api.New(apiServices, auth, log.With("component", "api"), api.Options{
 		MaxBody: cfg.MaxBody,
 		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
@@ -216,6 +216,8 @@ type fullStore interface {
 	hookshot.Store
 	hookshot.AccountStore
 	hookshot.Pruner
+	// Ready probes reads and writes, for /readyz (sqlstore.Store.Ready).
+	Ready(ctx context.Context) error
 }
 
 // openStore opens the configured database, creating and migrating it,

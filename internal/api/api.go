@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookshot/hookshot"
@@ -69,7 +70,8 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Accounts *service.Accounts
-	// Ready reports whether the database can be reached (GET /readyz).
+	// Ready reports whether the database accepts reads and writes now
+	// (GET /readyz answers 503 while it does not).
 	Ready func(context.Context) error
 }
 
@@ -80,6 +82,8 @@ type Server struct {
 	log  *slog.Logger
 	opts Options
 	mux  *http.ServeMux
+	// notReady is whether /readyz last said 503, so that it logs changes.
+	notReady atomic.Bool
 }
 
 // New returns the API handler.
@@ -99,9 +103,11 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.opts.Metrics)
 	}
 
-	s.handle("GET /v1/event-types", s.eventTypes)
+	s.handleList("GET /v1/event-types", nil, s.eventTypes)
 	s.handle("POST /v1/studies/{study}/events", s.publish)
-	s.handle("GET /v1/studies/{study}/webhooks", s.listWebhooks)
+	s.handleList("GET /v1/studies/{study}/events", []string{"type", "since", "until", "cursor", "limit"}, s.listEvents)
+	s.handle("GET /v1/studies/{study}/events/{event}", s.getEvent)
+	s.handleList("GET /v1/studies/{study}/webhooks", nil, s.listWebhooks)
 	s.handle("POST /v1/studies/{study}/webhooks", s.createWebhook)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}", s.getWebhook)
 	s.handle("PATCH /v1/studies/{study}/webhooks/{id}", s.updateWebhook)
@@ -109,25 +115,25 @@ func (s *Server) routes() {
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/validate", s.validateWebhook)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/enable", s.enableWebhook)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/disable", s.disableWebhook)
-	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries", s.listDeliveries)
+	s.handleList("GET /v1/studies/{study}/webhooks/{id}/deliveries",
+		[]string{"status", "event", "id", "event_id", "since", "until", "cursor", "limit"}, s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
 
 	// Administration: the Accounts service lets only admins in.
-	s.handle("GET /v1/accounts", s.listAccounts)
+	s.handleList("GET /v1/accounts", nil, s.listAccounts)
 	s.handle("POST /v1/accounts", s.createAccount)
 	s.handle("GET /v1/accounts/{account}", s.getAccount)
 	s.handle("PATCH /v1/accounts/{account}", s.updateAccount)
 	s.handle("DELETE /v1/accounts/{account}", s.deleteAccount)
-	s.handle("GET /v1/accounts/{account}/tokens", s.listTokens)
+	s.handleList("GET /v1/accounts/{account}/tokens", nil, s.listTokens)
 	s.handle("POST /v1/accounts/{account}/tokens", s.createToken)
 	s.handle("DELETE /v1/accounts/{account}/tokens/{token}", s.revokeToken)
-	s.handle("GET /v1/audit", s.listAudit)
+	s.handleList("GET /v1/audit", []string{"study_id", "cursor", "limit"}, s.listAudit)
 
-	// Anything else under /v1/ is a problem document, not the mux's text.
-	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		s.problem(w, r, hookshot.Errorf(hookshot.ENotFound, "There is no API endpoint %s %s.", r.Method, r.URL.Path))
-	})
+	// Anything else under /v1/ is a problem document, not the mux's text
+	// (see unrouted).
+	s.mux.HandleFunc("/v1/", s.unrouted)
 }
 
 // handlerFunc is an API handler that has a caller.
@@ -178,6 +184,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// The mux would answer in plain text; a known path called with a
+		// method it lacks is only here, not under /v1/ (e.g. POST /healthz).
+		s.unrouted(rec, r)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 
@@ -207,10 +219,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.svc.Ready(ctx); err != nil {
-		s.log.Warn("not ready", "err", err)
+		// Once per change, like the engine's outages: a load balancer
+		// may ask every second.
+		if !s.notReady.Swap(true) {
+			s.log.Warn("not ready", "err", err)
+		}
 		w.Header().Set("Content-Type", "application/problem+json")
-		writeJSON(w, http.StatusServiceUnavailable, problemDoc{Type: "about:blank", Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: "The database cannot be reached."})
+		w.Header().Set("Retry-After", retryAfter)
+		writeJSON(w, http.StatusServiceUnavailable, problemDoc{Type: "about:blank", Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "The database cannot be read or written right now (unreachable, read-only or full); the service's log says why.", Instance: r.URL.Path})
 		return
+	}
+	if s.notReady.Swap(false) {
+		s.log.Info("ready again")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

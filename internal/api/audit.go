@@ -35,7 +35,8 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *hookshot.P
 	if v := q.Get("study_id"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			s.problem(w, r, hookshot.Invalid("study_id must be a study id, a positive whole number.", hookshot.FieldError{Field: "study_id", Message: "must be a positive whole number"}))
+			s.problem(w, r, &hookshot.Error{Code: hookshot.EMalformed, Message: "The query parameter study_id must be a study id, a positive whole number.",
+				FieldErrors: []hookshot.FieldError{{Field: "study_id", Message: "must be a positive whole number"}}})
 			return
 		}
 		query.StudyID = n

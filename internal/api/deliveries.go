@@ -13,7 +13,10 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *hooks
 		return
 	}
 	q := r.URL.Query()
-	query := service.DeliveryQuery{Status: q.Get("status"), Event: q.Get("event"), Cursor: q.Get("cursor")}
+	query := service.DeliveryQuery{
+		Status: q.Get("status"), Event: q.Get("event"), ID: q.Get("id"), EventID: q.Get("event_id"),
+		Since: q.Get("since"), Until: q.Get("until"), Cursor: q.Get("cursor"),
+	}
 	limit, err := pageLimit(q.Get("limit"))
 	if err != nil {
 		s.problem(w, r, err)

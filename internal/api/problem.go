@@ -29,8 +29,14 @@ type problemDoc struct {
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	code := hookshot.ErrorCode(err)
 	status := hookshot.HTTPStatus(code)
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable:
+		// Debug: during an outage every request fails alike, and the
+		// engine and /readyz already say so once per change.
+		s.log.Debug("request refused: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	doc := problemDoc{
 		Type:     "about:blank",
@@ -49,6 +55,9 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	writeJSON(w, status, doc)
 }
+
+// retryAfter is hookshot.RetryAfter as a Retry-After header: seconds.
+var retryAfter = strconv.Itoa(int(hookshot.RetryAfter.Seconds()))
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	if w.Header().Get("Content-Type") == "" {
@@ -138,7 +147,8 @@ func pageLimit(raw string) (int, error) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 1 || n > service.MaxPageSize {
-		return 0, hookshot.Invalid("limit must be a whole number between 1 and 200.", hookshot.FieldError{Field: "limit", Message: "must be a whole number between 1 and 200"})
+		return 0, &hookshot.Error{Code: hookshot.EMalformed, Message: "The query parameter limit must be a whole number between 1 and 200.",
+			FieldErrors: []hookshot.FieldError{{Field: "limit", Message: "must be a whole number between 1 and 200"}}}
 	}
 	return n, nil
 }

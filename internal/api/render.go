@@ -13,6 +13,7 @@ import (
 type webhookJSON struct {
 	ID           int64                            `json:"id"`
 	StudyID      int64                            `json:"study_id"`
+	Description  string                           `json:"description"`
 	URL          string                           `json:"url"`
 	Auth         hookshot.Auth                    `json:"auth"`
 	Events       []string                         `json:"events"`
@@ -35,6 +36,7 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 	out := webhookJSON{
 		ID:           w.ID,
 		StudyID:      w.StudyID,
+		Description:  w.Description,
 		URL:          w.URL,
 		Auth:         w.Auth,
 		Events:       w.Events,

@@ -11,6 +11,7 @@ import (
 // webhookRequest is the body of create and edit. Pointers tell "absent"
 // from "empty" for PATCH.
 type webhookRequest struct {
+	Description  *string                           `json:"description"`
 	URL          *string                           `json:"url"`
 	Auth         *service.AuthInput                `json:"auth"`
 	Events       *[]string                         `json:"events"`
@@ -46,6 +47,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 		return
 	}
 	in := service.WebhookInput{Auth: req.Auth, Active: req.Active}
+	if req.Description != nil {
+		in.Description = *req.Description
+	}
 	if req.URL != nil {
 		in.URL = *req.URL
 	}
@@ -89,7 +93,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 		return
 	}
 	hook, err := s.svc.Webhooks.Update(r.Context(), p, study, id, service.WebhookPatch{
-		URL: req.URL, Auth: req.Auth, Events: req.Events, EventOptions: req.EventOptions, Active: req.Active,
+		Description: req.Description, URL: req.URL, Auth: req.Auth, Events: req.Events, EventOptions: req.EventOptions, Active: req.Active,
 	})
 	if err != nil {
 		s.problem(w, r, err)

@@ -103,6 +103,8 @@ type Engine struct {
 	// pause after the first failure (growing by as much each time).
 	recordTries int
 	recordPause time.Duration
+	// claims and records log the store's outages once per change.
+	claims, records *outage
 
 	mu          sync.Mutex
 	started     bool
@@ -178,6 +180,8 @@ func New(q Queue, cfg Config) *Engine {
 		perWebhook:   make(map[int64]int),
 		backlog:      make(map[int64][]*hookshot.Job),
 	}
+	e.claims = &outage{log: e.log, what: "claiming deliveries", min: storeBackoffMin, max: storeBackoffMax}
+	e.records = &outage{log: e.log, what: "recording attempts", min: storeBackoffMin, max: storeBackoffMax}
 	e.metrics = newMetrics(cfg.Registerer, e)
 	return e
 }
@@ -325,12 +329,21 @@ func (e *Engine) loop() {
 	poll := time.NewTimer(e.cfg.PollInterval)
 	defer poll.Stop()
 	wakeups := e.cfg.Wakeups
-	failures := 0
 	for {
 		select {
 		case <-e.stopping:
 			return
 		default:
+		}
+		if wait := e.records.pause(); wait > 0 {
+			// Attempts made now could not be recorded either, and with
+			// their leases run out by then the ones waiting to be
+			// recorded would be claimed and sent again: let the recorder
+			// catch up first.
+			if !e.sleep(wait) {
+				return
+			}
+			continue
 		}
 		more, err := e.claim()
 		if err != nil {
@@ -339,18 +352,15 @@ func (e *Engine) loop() {
 				return // Stop cut the claim short: not the store's fault
 			default:
 			}
-			failures++
-			e.log.Error("claiming deliveries", "err", err)
-			// Back off while the store is unhappy rather than spin.
-			backoff := min(time.Duration(failures)*100*time.Millisecond, 5*time.Second)
-			select {
-			case <-e.stopping:
+			// Back off while the store is unhappy rather than spin; a
+			// publish's Notify does not cut the wait short, since the
+			// store that refused the claim most likely refused that too.
+			if !e.sleep(e.claims.failed(err)) {
 				return
-			case <-time.After(backoff):
 			}
 			continue
 		}
-		failures = 0
+		e.claims.succeeded()
 		if more {
 			continue
 		}
@@ -374,6 +384,18 @@ func (e *Engine) loop() {
 			}
 		case <-poll.C:
 		}
+	}
+}
+
+// sleep waits for d, and reports false when Stop began meanwhile.
+func (e *Engine) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-e.stopping:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -566,7 +588,14 @@ func (e *Engine) record() {
 }
 
 // flush records one batch, retrying while the store fails, until Stop's
-// deadline passes.
+// deadline passes. While the storage is unavailable (down, read-only,
+// full) it retries with backoff for as long as that lasts: the attempts
+// were made, and recording them once the database is back spares the
+// receivers a second copy. Meanwhile the attempts behind this batch wait
+// for room in the results channel, so memory stays bounded, and the claim
+// loop waits for the recorder, so nothing new starts. Any other failure is
+// tried recordTries times and then given up, since it may be the batch
+// itself that the store refuses.
 func (e *Engine) flush(batch []*hookshot.Result) {
 	var err error
 	for try := 1; ; try++ {
@@ -576,11 +605,22 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 		ctx, cancel := context.WithTimeout(e.recordCtx, 30*time.Second)
 		err = e.queue.RecordResults(ctx, e.cfg.Owner, batch)
 		cancel()
-		if err == nil || try >= e.recordTries {
+		unavailable := errors.Is(err, hookshot.ErrStorageUnavailable)
+		if !unavailable {
+			// The store answered, if only with another error: the outage,
+			// if there was one, is over, and the claim loop may go on.
+			e.records.succeeded()
+		}
+		if err == nil || (try >= e.recordTries && !unavailable) {
 			break
 		}
-		e.log.Warn("recording attempts failed, retrying", "count", len(batch), "err", err)
-		pause := time.NewTimer(time.Duration(try) * e.recordPause)
+		wait := time.Duration(try) * e.recordPause
+		if unavailable {
+			wait = e.records.failed(err)
+		} else {
+			e.log.Warn("recording attempts failed, retrying", "count", len(batch), "err", err)
+		}
+		pause := time.NewTimer(wait)
 		select {
 		case <-pause.C:
 		case <-e.recordCtx.Done():

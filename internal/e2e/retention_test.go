@@ -23,7 +23,7 @@ type portalSession struct {
 	client *http.Client
 }
 
-var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+// csrfInput (storage_helpers_test.go) finds the sign-in form's token.
 
 // signIn creates a manager of study with a password through the CLI and
 // signs in to the portal as it.
@@ -94,10 +94,15 @@ func TestRetentionPrunesDeliveredEvents(t *testing.T) {
 		h.waitDelivery(t, 189, hook.ID, id, "succeeded")
 		page := fmt.Sprintf("/studies/189/webhooks/%d/deliveries/%s", hook.ID, id)
 		apiPath := fmt.Sprintf("/v1/studies/189/webhooks/%d/deliveries/%s", hook.ID, id)
+		eventPage := fmt.Sprintf("/studies/189/events/%s", pub.ID)
+		eventPath := "/v1/studies/189/events/" + pub.ID
 		// Read at once, well within the retention.
-		if status, body := portal.get(t, page); status != http.StatusOK {
-			t.Fatalf("portal page of the delivery before pruning: %d\n%s", status, body)
+		for _, p := range []string{page, eventPage} {
+			if status, body := portal.get(t, p); status != http.StatusOK {
+				t.Fatalf("portal page %s before pruning: %d\n%s", p, status, body)
+			}
 		}
+		h.call("GET", eventPath, nil).must(t, http.StatusOK)
 
 		waitFor(t, 30*time.Second, "the delivery to be pruned", func() bool {
 			return h.call("GET", apiPath, nil).Status == http.StatusNotFound
@@ -109,6 +114,16 @@ func TestRetentionPrunesDeliveredEvents(t *testing.T) {
 		}
 		if status, _ := portal.get(t, page); status != http.StatusNotFound {
 			t.Errorf("portal page of the pruned delivery: %d, want 404", status)
+		}
+		// Its event goes after it, in the batch's next transaction.
+		waitFor(t, 30*time.Second, "the event to be pruned", func() bool {
+			return h.call("GET", eventPath, nil).Status == http.StatusNotFound
+		})
+		if status, _ := portal.get(t, eventPage); status != http.StatusNotFound {
+			t.Errorf("portal page of the pruned event: %d, want 404", status)
+		}
+		if r := h.call("GET", "/v1/studies/189/events", nil).must(t, http.StatusOK); strings.Contains(string(r.Body), pub.ID) {
+			t.Errorf("the events list still names the pruned event: %s", r.Body)
 		}
 		if n := h.deliveryCount(t, 189, hook.ID, "upload"); n != 0 {
 			t.Errorf("%d upload deliveries listed after pruning, want 0", n)

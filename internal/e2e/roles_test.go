@@ -372,8 +372,8 @@ func TestAccountAdministration(t *testing.T) {
 			{"bad expiry", "POST", "/v1/accounts/1/tokens", map[string]any{"name": "x", "expires_in": "-1h"}, 422, "expires_in"},
 			{"past expiry", "POST", "/v1/accounts/1/tokens", map[string]any{"name": "x", "expires_at": "2001-01-01T00:00:00Z"}, 422, "expires_at"},
 			{"unknown token", "DELETE", "/v1/accounts/1/tokens/999999", nil, 404, "999999"},
-			{"bad audit filter", "GET", "/v1/audit?study_id=abc", nil, 422, "study_id"},
-			{"bad audit cursor", "GET", "/v1/audit?cursor=xyz", nil, 422, "cursor"},
+			{"bad audit filter", "GET", "/v1/audit?study_id=abc", nil, 400, "study_id"},
+			{"bad audit cursor", "GET", "/v1/audit?cursor=xyz", nil, 400, "cursor"},
 		}
 		h.call("POST", "/v1/accounts", map[string]any{"email": "first@example.org"}).must(t, 201)
 		h.call("POST", "/v1/accounts", map[string]any{"email": "FIRST@example.org"}).must(t, http.StatusConflict)

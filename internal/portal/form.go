@@ -14,13 +14,14 @@ import (
 // webhookForm is the New and Edit form as the browser sent it. Secrets
 // are never put back into a form: after an error they must be typed again.
 type webhookForm struct {
-	Editing  bool
-	URL      string
-	AuthType string
-	Username string
-	TokenURL string
-	ClientID string
-	Scope    string
+	Editing     bool
+	Description string
+	URL         string
+	AuthType    string
+	Username    string
+	TokenURL    string
+	ClientID    string
+	Scope       string
 	// ChangeCredentials is the Edit form's "change credentials" box:
 	// unticked, the stored secrets stay whatever the secret fields hold.
 	ChangeCredentials bool
@@ -48,16 +49,17 @@ var secretField = map[hookshot.AuthType]string{
 
 func formFromWebhook(w *hookshot.Webhook) *webhookForm {
 	f := &webhookForm{
-		Editing:  true,
-		URL:      w.URL,
-		AuthType: string(w.Auth.Type),
-		Username: w.Auth.Username,
-		TokenURL: w.Auth.TokenURL,
-		ClientID: w.Auth.ClientID,
-		Scope:    w.Auth.Scope,
-		Events:   slices.Clone(w.Events),
-		Options:  map[string][]string{},
-		Active:   w.Active,
+		Editing:     true,
+		Description: w.Description,
+		URL:         w.URL,
+		AuthType:    string(w.Auth.Type),
+		Username:    w.Auth.Username,
+		TokenURL:    w.Auth.TokenURL,
+		ClientID:    w.Auth.ClientID,
+		Scope:       w.Auth.Scope,
+		Events:      slices.Clone(w.Events),
+		Options:     map[string][]string{},
+		Active:      w.Active,
 	}
 	for name, o := range w.EventOptions {
 		if len(o.Statuses) > 0 {
@@ -75,6 +77,7 @@ func parseWebhookForm(r *http.Request, cat *catalog.Catalog, editing bool) *webh
 	v := r.PostForm
 	f := &webhookForm{
 		Editing:           editing,
+		Description:       strings.TrimSpace(v.Get("description")),
 		URL:               strings.TrimSpace(v.Get("url")),
 		AuthType:          v.Get("auth_type"),
 		Username:          strings.TrimSpace(v.Get("username")),
@@ -188,7 +191,7 @@ func (f *webhookForm) setErrors(err error) bool {
 		case strings.HasPrefix(field, "event_options."):
 			name, _, _ := strings.Cut(strings.TrimPrefix(field, "event_options."), ".")
 			field = name + ".options"
-		case field == "url":
+		case field == "url", field == "description":
 		default:
 			f.Problems = append(f.Problems, fe.Field+" "+fe.Message)
 			continue

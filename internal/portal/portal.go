@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,6 +89,8 @@ func (s *Server) routes() {
 
 	s.handle("GET /{$}", s.home)
 	s.handle("GET /studies", s.openStudy)
+	s.handleStudy("GET /studies/{study}/events", s.listEvents)
+	s.handleStudy("GET /studies/{study}/events/{event}", s.showEvent)
 	s.handleStudy("GET /studies/{study}/webhooks", s.listWebhooks)
 	s.handleStudy("GET /studies/{study}/webhooks/new", s.newWebhook)
 	s.handleStudy("POST /studies/{study}/webhooks", s.createWebhook)
@@ -162,6 +165,9 @@ var funcs = template.FuncMap{
 	"resend":     resendArgs,
 	"field":      fieldArgs,
 	"secretHint": secretHint,
+	"name":       webhookName,
+	"list":       func(v ...string) []string { return v },
+	"webhookOf":  func(m map[int64]*hookshot.Webhook, id int64) *hookshot.Webhook { return m[id] },
 }
 
 // parsePages parses each page template together with the layout, so that
@@ -207,7 +213,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 
 // errorPage shows a message in the layout; sess may be nil.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, sess *session, status int, message string) {
-	v := &view{Title: http.StatusText(status), Data: message}
+	title := http.StatusText(status)
+	if status == http.StatusServiceUnavailable {
+		title = "Storage unavailable"
+		w.Header().Set("Retry-After", strconv.Itoa(int(hookshot.RetryAfter.Seconds())))
+	}
+	v := &view{Title: title, Data: message}
 	if sess != nil {
 		v.Account, v.CSRF = sess.account, sess.csrf
 	}
@@ -218,8 +229,11 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, sess *session
 // people, and a generic one (logged in full) for anything else.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
 	status := hookshot.HTTPStatus(hookshot.ErrorCode(err))
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		s.log.Error("serving page", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable:
+		s.log.Debug("page refused: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	s.errorPage(w, r, sess, status, hookshot.ErrorMessage(err))
 }

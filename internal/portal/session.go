@@ -55,7 +55,13 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, sess *session)
 // session's CSRF token.
 func (s *Server) handle(pattern string, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		sess := s.session(w, r)
+		sess, err := s.session(w, r)
+		if err != nil {
+			// The database could not say who this is: keep the cookie, so
+			// that the session works again once the database is back.
+			s.fail(w, r, nil, err)
+			return
+		}
 		if sess == nil {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -94,21 +100,26 @@ func (s *Server) handleStudy(pattern string, h studyHandlerFunc) {
 }
 
 // session returns the request's signed-in session, or nil. A cookie that
-// no longer signs anyone in is removed.
-func (s *Server) session(w http.ResponseWriter, r *http.Request) *session {
+// no longer signs anyone in is removed. The error is the database's
+// failure to say (hookshot.ErrStorageUnavailable): the session may be
+// fine, so the cookie stays.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
-		return nil
+		return nil, nil
 	}
 	a, err := s.svc.Sessions.Account(r.Context(), c.Value)
+	if hookshot.ErrorCode(err) == hookshot.EUnavailable {
+		return nil, err
+	}
 	if err != nil {
 		if hookshot.ErrorCode(err) != hookshot.EUnauthorized {
 			s.log.Error("reading a session", "err", err)
 		}
 		s.setCookie(w, r, sessionCookie, "", -1)
-		return nil
+		return nil, nil
 	}
-	return &session{account: a, secret: c.Value, csrf: csrfToken(c.Value)}
+	return &session{account: a, secret: c.Value, csrf: csrfToken(c.Value)}, nil
 }
 
 // setCookie sets or (maxAge < 0) removes a cookie. Cookies are Secure when
@@ -136,7 +147,12 @@ type loginData struct {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	if s.session(w, r) != nil {
+	sess, err := s.session(w, r)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if sess != nil {
 		next := localPath(r.URL.Query().Get("next"))
 		if next == "" {
 			next = "/"

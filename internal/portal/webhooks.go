@@ -3,6 +3,7 @@ package portal
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -109,7 +110,7 @@ var authChoices = []authChoice{
 func (s *Server) showForm(w http.ResponseWriter, r *http.Request, sess *session, study int64, status int, f *webhookForm, hook *hookshot.Webhook) {
 	title := "New webhook"
 	if hook != nil {
-		title = fmt.Sprintf("Edit webhook %d", hook.ID)
+		title = "Edit " + webhookName(hook)
 	}
 	s.render(w, r, status, "form", &view{
 		Title: title, Account: sess.account, CSRF: sess.csrf, Study: study,
@@ -129,7 +130,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 	f := parseWebhookForm(r, s.svc.Events.Catalog(), false)
 	active := f.Active
 	hook, err := s.svc.Webhooks.Create(r.Context(), sess.principal(), study, service.WebhookInput{
-		URL: f.URL, Auth: f.auth(), Events: f.Events, EventOptions: f.eventOptions(), Active: &active,
+		Description: f.Description, URL: f.URL, Auth: f.auth(), Events: f.Events, EventOptions: f.eventOptions(), Active: &active,
 	})
 	if err != nil {
 		if f.setErrors(err) {
@@ -182,7 +183,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 		events = []string{}
 	}
 	updated, err := s.svc.Webhooks.Update(r.Context(), sess.principal(), study, hook.ID, service.WebhookPatch{
-		URL: &f.URL, Auth: f.auth(), Events: &events, EventOptions: &opts, Active: &f.Active,
+		Description: &f.Description, URL: &f.URL, Auth: f.auth(), Events: &events, EventOptions: &opts, Active: &f.Active,
 	})
 	if err != nil {
 		if f.setErrors(err) {
@@ -213,6 +214,13 @@ type detailsData struct {
 	// progress); the page's script polls it and reloads when it changes.
 	State string
 	Busy  bool
+	// Filter is the deliveries' filter form; the page links keep it.
+	Filter     listFilter
+	Types      []catalog.EventType
+	OlderLink  template.URL
+	NewestLink template.URL
+	// FoundEvent is the event whose deliveries the search box found.
+	FoundEvent string
 }
 
 func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
@@ -221,29 +229,59 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	cursor := r.URL.Query().Get("before")
-	d, err := s.details(r, sess, hook, cursor)
-	if hookshot.ErrorCode(err) == hookshot.EInvalid {
+	filter := readFilter(r.URL.Query())
+	d, err := s.details(r, sess, hook, cursor, &filter)
+	if hookshot.ErrorCode(err) == hookshot.EMalformed && cursor != "" {
 		// A damaged ?before= is not worth an error page: start over.
-		http.Redirect(w, r, webhookPath(study, hook.ID), http.StatusSeeOther)
+		http.Redirect(w, r, string(filter.pageLink(webhookPath(study, hook.ID), "")), http.StatusSeeOther)
 		return
 	}
-	if err != nil {
+	if err != nil && !filter.serviceError(err) {
 		s.fail(w, r, sess, err)
 		return
 	}
+	if d == nil {
+		d = &detailsData{Webhook: hook}
+	}
 	d.Newer = cursor != ""
+	d.Filter, d.Types = filter, s.svc.Events.Catalog().Types()
+	d.NewestLink = filter.pageLink(webhookPath(study, hook.ID), "")
+	if d.Older != "" {
+		d.OlderLink = filter.pageLink(webhookPath(study, hook.ID), d.Older)
+	}
+	if filter.Active() {
+		// The page's poll compares with the unfiltered list, and would
+		// reload a filtered page for deliveries it does not show.
+		d.Busy = false
+	}
 	s.render(w, r, http.StatusOK, "webhook", &view{
-		Title: fmt.Sprintf("Webhook %d", hook.ID), Account: sess.account, CSRF: sess.csrf,
+		Title: webhookName(hook), Account: sess.account, CSRF: sess.csrf,
 		Study: study, Notice: notice(r), Data: d,
 	})
 }
 
-func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook, cursor string) (*detailsData, error) {
-	list, next, err := s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, service.DeliveryQuery{Cursor: cursor, Limit: recentDeliveries})
+// details reads the Details page's deliveries by the filter. The search
+// box takes a delivery GUID or an event id: a GUID that is no delivery of
+// this webhook is looked up as an event's.
+func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook, cursor string, f *listFilter) (*detailsData, error) {
+	q := service.DeliveryQuery{Status: f.Status, Event: f.Type, ID: f.Find, Cursor: cursor, Limit: recentDeliveries}
+	q.Since, q.Until = f.window()
+	if f.Error != "" {
+		return nil, nil
+	}
+	list, next, err := s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
+	foundEvent := ""
+	if err == nil && len(list) == 0 && f.Find != "" && cursor == "" {
+		q.ID, q.EventID = "", f.Find
+		list, next, err = s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
+		if len(list) > 0 {
+			foundEvent = f.Find
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	d := &detailsData{Webhook: hook, Deliveries: list, Older: next}
+	d := &detailsData{Webhook: hook, Deliveries: list, Older: next, FoundEvent: foundEvent}
 	deliveries := make([]*hookshot.Delivery, len(list))
 	for i, del := range list {
 		slices.Reverse(del.Attempts)
@@ -331,7 +369,7 @@ func (s *Server) confirmDelete(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	s.render(w, r, http.StatusOK, "delete", &view{
-		Title: fmt.Sprintf("Delete webhook %d", hook.ID), Account: sess.account, CSRF: sess.csrf, Study: study, Data: hook,
+		Title: "Delete " + webhookName(hook), Account: sess.account, CSRF: sess.csrf, Study: study, Data: hook,
 	})
 }
 

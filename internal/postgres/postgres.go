@@ -90,7 +90,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // Ping reports whether the database can be reached.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+		return s.Classify(fmt.Errorf("postgres: ping: %w", err))
 	}
 	return nil
 }

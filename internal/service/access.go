@@ -50,3 +50,13 @@ func mayAdminister(p *hookshot.Principal) error {
 	}
 	return hookshot.Errorf(hookshot.EForbidden, "Only administrators may manage accounts and tokens or read the audit trail.")
 }
+
+// mayReadEvents is nil when p may list and read the study's events: its
+// managers, who follow them to their deliveries, and its publishers, who
+// check what they published.
+func mayReadEvents(p *hookshot.Principal, studyID int64) error {
+	if p.CanSee(studyID) {
+		return nil
+	}
+	return hookshot.Errorf(hookshot.ENotFound, "Study %d does not exist, or you may not see it.", studyID)
+}

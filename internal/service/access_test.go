@@ -47,7 +47,10 @@ var (
 		"no grants":         {hookshot.ENotFound, `Study "189" does not exist, or you may not see it.`},
 		"nobody":            {hookshot.ENotFound, `Study "189" does not exist, or you may not see it.`},
 	}
-	adminRule = rule{
+	// Events are for everyone who sees the study: its managers and its
+	// publishers.
+	readEventsRule = rule{"manager elsewhere": notSeen, "no grants": notSeen, "nobody": notSeen}
+	adminRule      = rule{
 		"manager": notAdmin, "publisher": notAdmin, "publisher of all": notAdmin,
 		"manager elsewhere": notAdmin, "no grants": notAdmin, "nobody": notAdmin,
 	}
@@ -58,6 +61,7 @@ var (
 type target struct {
 	webhook  *hookshot.Webhook
 	delivery string
+	event    string
 	account  *hookshot.Account
 	token    int64
 }
@@ -71,6 +75,14 @@ func TestEveryMethodChecksTheCaller(t *testing.T) {
 	withFinished := func(t *testing.T, f *fixture) target {
 		w := f.validatedWebhook(t, 189)
 		return target{webhook: w, delivery: w.Validation.DeliveryID}
+	}
+	withEvent := func(t *testing.T, f *fixture) target {
+		w := f.validatedWebhook(t, 189)
+		pub, err := f.events.Publish(t.Context(), root, 189, service.PublishInput{Type: hookshot.EventUpload, Payload: uploadPayload(189)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return target{webhook: w, event: pub.Event.ID}
 	}
 	emails := 0
 	newEmail := func() string {
@@ -141,6 +153,14 @@ func TestEveryMethodChecksTheCaller(t *testing.T) {
 		}},
 		{"Events.Resend", manageRule, withFinished, func(ctx context.Context, f *fixture, p *hookshot.Principal, tg target) error {
 			_, err := f.events.Resend(ctx, p, 189, tg.webhook.ID, tg.delivery)
+			return err
+		}},
+		{"Events.ListEvents", readEventsRule, withEvent, func(ctx context.Context, f *fixture, p *hookshot.Principal, tg target) error {
+			_, _, err := f.events.ListEvents(ctx, p, 189, service.EventQuery{})
+			return err
+		}},
+		{"Events.Event", readEventsRule, withEvent, func(ctx context.Context, f *fixture, p *hookshot.Principal, tg target) error {
+			_, err := f.events.Event(ctx, p, 189, tg.event)
 			return err
 		}},
 		{"Accounts.List", adminRule, noSetup, func(ctx context.Context, f *fixture, p *hookshot.Principal, tg target) error {

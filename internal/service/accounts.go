@@ -365,7 +365,7 @@ func (s *Accounts) RevokeToken(ctx context.Context, p *hookshot.Principal, accou
 
 // Audit returns a page of the audit trail, newest first, and the cursor
 // of the next page ("" on the last). A cursor this method did not give out
-// is EInvalid.
+// is EMalformed.
 func (s *Accounts) Audit(ctx context.Context, p *hookshot.Principal, q AuditQuery) ([]*hookshot.AuditEntry, string, error) {
 	if err := mayAdminister(p); err != nil {
 		return nil, "", err
@@ -378,8 +378,8 @@ func (s *Accounts) Audit(ctx context.Context, p *hookshot.Principal, q AuditQuer
 	if q.Cursor != "" {
 		n, err := strconv.ParseInt(q.Cursor, 10, 64)
 		if err != nil || n <= 0 {
-			return nil, "", hookshot.Invalid("cursor is not one that this endpoint gave out; use next_cursor of the previous page.",
-				hookshot.FieldError{Field: "cursor", Message: "is not a cursor of this list"})
+			return nil, "", &hookshot.Error{Code: hookshot.EMalformed, Message: "cursor is not one that this endpoint gave out; use next_cursor of the previous page.",
+				FieldErrors: []hookshot.FieldError{{Field: "cursor", Message: "is not a cursor of this list"}}}
 		}
 		f.Before = n
 	}

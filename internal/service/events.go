@@ -158,17 +158,24 @@ func validTraceParent(tp string) bool {
 	return tp[3:35] != strings.Repeat("0", 32) && tp[36:52] != strings.Repeat("0", 16)
 }
 
-// DeliveryQuery selects a page of a webhook's deliveries.
+// DeliveryQuery selects a page of a webhook's deliveries. Every field is
+// optional and as a caller wrote it; Deliveries checks them.
 type DeliveryQuery struct {
 	Status string
 	Event  string
-	Cursor string
-	Limit  int
+	// ID finds one delivery by its GUID, EventID an event's deliveries.
+	ID      string
+	EventID string
+	// Since and Until (RFC 3339) keep the deliveries created in
+	// [Since, Until).
+	Since, Until string
+	Cursor       string
+	Limit        int
 }
 
 // Deliveries lists a webhook's deliveries newest first and returns the
 // cursor of the next page ("" on the last). An unknown webhook is
-// ENotFound; a bad query is EInvalid.
+// ENotFound; a bad query is EMalformed, naming each bad parameter.
 func (s *Events) Deliveries(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, q DeliveryQuery) ([]*hookshot.Delivery, string, error) {
 	if err := mayManage(p, studyID); err != nil {
 		return nil, "", err
@@ -195,21 +202,13 @@ func (s *Events) deliveries(ctx context.Context, studyID, webhookID int64, q Del
 		}
 		f.Event = q.Event
 	}
-	if q.Cursor != "" {
-		c, err := hookshot.DecodeCursor(q.Cursor)
-		if err != nil {
-			problems = append(problems, hookshot.FieldError{Field: "cursor", Message: "is not a cursor this API returned (" + err.Error() + ")"})
-		}
-		f.Before = &c
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultPageSize
-	}
-	if f.Limit < 1 || f.Limit > MaxPageSize {
-		problems = append(problems, hookshot.FieldError{Field: "limit", Message: "must be between 1 and 200"})
-	}
+	f.ID, problems = queryGUID(problems, "id", q.ID)
+	f.EventID, problems = queryGUID(problems, "event_id", q.EventID)
+	f.Since, f.Until, problems = queryWindow(problems, q.Since, q.Until)
+	f.Before, problems = queryCursor(problems, q.Cursor)
+	f.Limit, problems = queryLimit(problems, f.Limit)
 	if len(problems) > 0 {
-		return nil, "", hookshot.Invalid("The delivery list query is not valid: "+summary(problems), problems...)
+		return nil, "", badQuery("delivery list", problems)
 	}
 	f.Limit++ // one more tells whether there is a next page
 	items, err := s.store.Deliveries(ctx, f)

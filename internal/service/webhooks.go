@@ -36,6 +36,7 @@ func (a AuthInput) public() hookshot.Auth {
 // WebhookInput creates a webhook. A nil Auth means no authentication; a
 // nil Active means enabled.
 type WebhookInput struct {
+	Description  string
 	URL          string
 	Auth         *AuthInput
 	Events       []string
@@ -47,6 +48,7 @@ type WebhookInput struct {
 // credentials keep the stored ones as long as the type stays the same, so
 // a username or scope can change without re-entering a secret.
 type WebhookPatch struct {
+	Description  *string
 	URL          *string
 	Auth         *AuthInput
 	Events       *[]string
@@ -130,6 +132,7 @@ func (s *Webhooks) Create(ctx context.Context, p *hookshot.Principal, studyID in
 		auth = *in.Auth
 	}
 	var problems []hookshot.FieldError
+	problems = append(problems, checkDescription(in.Description)...)
 	problems = append(problems, s.checkURL("url", in.URL)...)
 	problems = append(problems, s.checkAuth(auth, hookshot.Credentials{})...)
 	events, evProblems := s.checkEvents(in.Events, in.EventOptions)
@@ -144,6 +147,7 @@ func (s *Webhooks) Create(ctx context.Context, p *hookshot.Principal, studyID in
 	t := s.clock.Now()
 	w := &hookshot.Webhook{
 		StudyID:           studyID,
+		Description:       in.Description,
 		URL:               in.URL,
 		Auth:              auth.public(),
 		SealedCredentials: sealed,
@@ -177,6 +181,10 @@ func (s *Webhooks) Update(ctx context.Context, p *hookshot.Principal, studyID, i
 	}
 	var problems []hookshot.FieldError
 	revalidate := false
+	if patch.Description != nil {
+		problems = append(problems, checkDescription(*patch.Description)...)
+		w.Description = *patch.Description
+	}
 	if patch.URL != nil {
 		problems = append(problems, s.checkURL("url", *patch.URL)...)
 		revalidate = revalidate || *patch.URL != w.URL
@@ -251,7 +259,7 @@ func (p WebhookPatch) fields() string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"url", p.URL != nil}, {"auth", p.Auth != nil}, {"events", p.Events != nil}, {"event_options", p.EventOptions != nil}, {"active", p.Active != nil}} {
+	}{{"description", p.Description != nil}, {"url", p.URL != nil}, {"auth", p.Auth != nil}, {"events", p.Events != nil}, {"event_options", p.EventOptions != nil}, {"active", p.Active != nil}} {
 		if f.set {
 			names = append(names, f.name)
 		}

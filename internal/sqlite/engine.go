@@ -16,6 +16,7 @@ import (
 // engine is sqlstore.Engine on SQLite: the connections, the dialect
 // (below) and the queue's statements (queue.go).
 type engine struct {
+	path   string  // the database file, for the free-space check
 	write  *sql.DB // one connection; every transaction begins IMMEDIATE
 	read   *sql.DB // several connections, queries only
 	reader *querier
@@ -49,7 +50,11 @@ func (e *engine) WriteTx(ctx context.Context, fn func(tx sqlstore.Querier) error
 }
 
 // inTx runs fn in a write transaction, committing when it returns nil.
+// It writes nothing while the disk is below its reserve (checkSpace).
 func (e *engine) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := e.checkSpace(); err != nil {
+		return err
+	}
 	tx, err := e.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)

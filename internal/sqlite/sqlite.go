@@ -96,7 +96,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	e := &engine{write: write}
+	e := &engine{path: path, write: write}
 	s := &Store{Store: sqlstore.New(e, migrations), e: e}
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
@@ -130,7 +130,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.e.read.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations LIMIT 1`).Scan(&one); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+		return s.Classify(fmt.Errorf("sqlite: ping: %w", err))
 	}
 	return nil
 }

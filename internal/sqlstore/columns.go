@@ -14,7 +14,8 @@ import (
 // bytes), and how rows become hookshot values.
 
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
-	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at`
+	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
+	description`
 
 // DeliveryColumns are the columns ScanDelivery reads, in its order.
 const DeliveryColumns = `id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
@@ -52,7 +53,8 @@ func (s *Store) scanWebhook(row Row) (*hookshot.Webhook, error) {
 		deliveryID            *string
 	)
 	err := row.Scan(&w.ID, &w.StudyID, &w.URL, &auth, &w.SealedCredentials, &events, &options, &w.Active,
-		&status, &deliveryID, s.e.ScanNullTime(&w.Validation.CheckedAt), s.e.ScanTime(&w.CreatedAt), s.e.ScanTime(&w.UpdatedAt))
+		&status, &deliveryID, s.e.ScanNullTime(&w.Validation.CheckedAt), s.e.ScanTime(&w.CreatedAt), s.e.ScanTime(&w.UpdatedAt),
+		&w.Description)
 	if err != nil {
 		return nil, err
 	}

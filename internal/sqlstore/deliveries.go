@@ -64,6 +64,13 @@ func (s *Store) Deliveries(ctx context.Context, f hookshot.DeliveryFilter) ([]*h
 	if f.Event != "" {
 		where = append(where, "event = "+args.add(f.Event))
 	}
+	if f.ID != "" {
+		where = append(where, "id = "+args.add(f.ID))
+	}
+	if f.EventID != "" {
+		where = append(where, "event_id = "+args.add(f.EventID))
+	}
+	where = append(where, s.createdWithin(&args, f.Since, f.Until)...)
 	if f.Before != nil {
 		// A row value comparison, so that the (webhook_id, created_at DESC,
 		// id DESC) index serves the page directly.

@@ -95,6 +95,11 @@ type Dialect interface {
 	// IsUniqueViolation reports whether err is the database refusing a
 	// row that breaks a unique index.
 	IsUniqueViolation(err error) bool
+	// Unavailable reports whether err is the database failing rather than
+	// the statement: it cannot be reached, the connection broke, it is
+	// read-only or full, or a lock was held past the busy timeout. The
+	// Store then wraps hookshot.ErrStorageUnavailable into err.
+	Unavailable(err error) bool
 	// DeliveriesDue is called in a write transaction that made deliveries
 	// due now, to wake the other processes sharing the database when the
 	// transaction commits (PostgreSQL's NOTIFY); SQLite has none to wake.
@@ -149,14 +154,15 @@ type Migrations struct {
 // Store is hookshot.Store, but Ping and Close, and hookshot.AccountStore,
 // over an Engine. It is safe for concurrent use as far as its engine is.
 type Store struct {
-	e          Engine
+	e          classified
 	name       string
 	migrations Migrations
+	ready      readiness
 }
 
 // New returns a Store on e. It neither connects nor migrates.
 func New(e Engine, m Migrations) *Store {
-	return &Store{e: e, name: e.Name(), migrations: m}
+	return &Store{e: classified{e}, name: e.Name(), migrations: m}
 }
 
 // MigrationNames lists the migrations/*.sql files of fsys by name without

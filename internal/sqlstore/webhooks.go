@@ -24,12 +24,13 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 	err = s.change(ctx, e, func(tx Querier) (int64, error) {
 		err := tx.QueryRow(ctx, `
 			INSERT INTO webhooks (study_id, url, auth, credentials, events, event_options, active,
-				validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
+				description)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			RETURNING id`,
 			w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), s.e.NullTime(w.Validation.CheckedAt),
-			s.e.Time(w.CreatedAt), s.e.Time(w.UpdatedAt),
+			s.e.Time(w.CreatedAt), s.e.Time(w.UpdatedAt), w.Description,
 		).Scan(&id)
 		if err != nil {
 			return 0, fmt.Errorf("inserting: %w", err)
@@ -120,12 +121,12 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 				validation_status = CASE WHEN $13 THEN $9 ELSE validation_status END,
 				validation_delivery_id = CASE WHEN $13 THEN $10 ELSE validation_delivery_id END,
 				validation_checked_at = CASE WHEN $13 THEN $11 ELSE validation_checked_at END,
-				updated_at = $12
+				updated_at = $12, description = $14
 			WHERE id = $1 AND study_id = $2
 			RETURNING created_at, validation_status, validation_delivery_id, validation_checked_at`,
 			w.ID, w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), s.e.NullTime(w.Validation.CheckedAt),
-			s.e.Time(w.UpdatedAt), validation != nil,
+			s.e.Time(w.UpdatedAt), validation != nil, w.Description,
 		).Scan(s.e.ScanTime(&createdAt), &status, &deliveryID, s.e.ScanNullTime(&checkedAt))
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("webhook %d of study %d: %w", w.ID, w.StudyID, hookshot.ErrNotFound)

@@ -22,6 +22,7 @@ var listTests = []test{
 	{"Filters", testListFilters},
 	{"Limit", testListLimit},
 	{"Pages", testListPages},
+	{"FindAndWindow", testListFindAndWindow},
 }
 
 var resendTests = []test{

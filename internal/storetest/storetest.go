@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"PublishEvent", publishTests},
 		{"Delivery", deliveryTests},
 		{"Deliveries", listTests},
+		{"Events", eventListTests},
 		{"ResendDelivery", resendTests},
 		{"ClaimDeliveries", claimTests},
 		{"RecordResults", recordTests},
@@ -134,7 +135,9 @@ func newTraceParent() string {
 func (f *fixture) newWebhook(study int64) *hookshot.Webhook {
 	return &hookshot.Webhook{
 		StudyID: study,
-		URL:     "https://receiver.example/hooks/" + newID() + "?tenant=a&x=%20",
+		// Non-ASCII and punctuation, as people name things.
+		Description: "Data warehouse (prod) – Zürich 📦",
+		URL:         "https://receiver.example/hooks/" + newID() + "?tenant=a&x=%20",
 		Auth: hookshot.Auth{
 			Type:     hookshot.AuthOAuth2,
 			TokenURL: "https://auth.example/oauth/token",
@@ -445,6 +448,7 @@ func checkWebhook(t testing.TB, what string, got, want *hookshot.Webhook) {
 	var d diffs
 	d.check("ID", got.ID, want.ID)
 	d.check("StudyID", got.StudyID, want.StudyID)
+	d.check("Description", got.Description, want.Description)
 	d.check("URL", got.URL, want.URL)
 	d.check("Auth", got.Auth, want.Auth)
 	d.check("SealedCredentials", got.SealedCredentials, want.SealedCredentials)

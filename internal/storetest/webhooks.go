@@ -72,6 +72,7 @@ func testCreateSetsTimes(t *testing.T, f *fixture) {
 // Empty and absent fields read back empty, not as something else.
 func testWebhookEmptyFields(t *testing.T, f *fixture) {
 	w := f.createWebhook(studyA, func(w *hookshot.Webhook) {
+		w.Description = ""
 		w.Auth = hookshot.Auth{Type: hookshot.AuthNone}
 		w.SealedCredentials = nil
 		w.Events = nil
@@ -156,6 +157,7 @@ func testUpdateWebhook(t *testing.T, f *fixture) {
 
 	checked := f.at(5 * time.Minute)
 	w.URL = "https://other.example/receive"
+	w.Description = "Ingest (staging)"
 	w.Auth = hookshot.Auth{Type: hookshot.AuthBasic, Username: "ingest"}
 	w.SealedCredentials = []byte{0xde, 0xad, 0x00, 0xbe, 0xef}
 	w.Events = []string{hookshot.EventCP2DailyStatisticsComplete, hookshot.EventUpload}
@@ -180,7 +182,7 @@ func testUpdateWebhook(t *testing.T, f *fixture) {
 	checkWebhook(t, "updated Webhook", f.webhook(studyA, w.ID), &want)
 
 	// Clearing fields saves them cleared.
-	w.SealedCredentials, w.EventOptions = nil, nil
+	w.SealedCredentials, w.EventOptions, w.Description = nil, nil, ""
 	if err := f.store.UpdateWebhook(f.ctx, w, nil, nil); err != nil {
 		t.Fatalf("UpdateWebhook: %v", err)
 	}
