@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/api"
@@ -29,6 +31,7 @@ import (
 	"github.com/hookshot/hookshot/internal/retention"
 	"github.com/hookshot/hookshot/internal/service"
 	"github.com/hookshot/hookshot/internal/sqlite"
+	"github.com/hookshot/hookshot/internal/tracing"
 )
 
 const serveSummary = `Runs the JSON API, the web portal and the delivery workers in one process.
@@ -96,9 +99,36 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(delivery.NewBacklogCollector(store, clk, log.With("component", "metrics")))
+	owner := ownerName()
+
+	// Without an OTLP endpoint the tracer stays nil, and neither the API
+	// nor the engine starts a span.
+	var tracer trace.Tracer
+	if tracing.Enabled(getenv) {
+		endpoint, err := tracing.Endpoint(getenv)
+		if err != nil {
+			return err
+		}
+		provider, err := tracing.Start(ctx, owner, log.With("component", "tracing"))
+		if err != nil {
+			return err
+		}
+		defer func() {
+			flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := provider.Shutdown(flushCtx); err != nil {
+				log.Warn("stopping tracing", "err", err)
+			}
+		}()
+		tracer = provider.Tracer()
+		log.Info("exporting traces over OTLP/HTTP", "endpoint", endpoint)
+	}
+
 	engineCfg := delivery.Config{
 		Registerer:  registry,
-		Owner:       ownerName(),
+		Tracer:      tracer,
+		Owner:       owner,
 		Schedule:    cfg.RetrySchedule,
 		Timeout:     cfg.DeliveryTimeout,
 		Lease:       cfg.Lease,
@@ -127,7 +157,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	engine := delivery.New(store, engineCfg)
 	webhooks := service.NewWebhooks(store, cat, box, engine, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP})
-	events := service.NewEvents(store, cat, engine, clk, service.EventsConfig{Schedule: cfg.RetrySchedule})
+	events := service.NewEvents(store, cat, engine, clk, service.EventsConfig{Schedule: cfg.RetrySchedule, Registerer: registry})
 	accounts := service.NewAccounts(store, clk)
 
 	// The operator's admin token, checked in memory, then account tokens.
@@ -137,8 +167,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	apiServices := api.Services{Webhooks: webhooks, Events: events, Accounts: accounts, Ready: store.Ready}
 	handler := api.New(apiServices, auth, log.With("component", "api"), api.Options{
-		MaxBody: cfg.MaxBody,
-		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+		MaxBody:    cfg.MaxBody,
+		Metrics:    promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+		Registerer: registry,
+		Tracer:     tracer,
 	})
 
 	portalServices := portal.Services{Webhooks: webhooks, Events: events, Sessions: service.NewSessions(store, clk)}
@@ -171,7 +203,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	pruner.Start()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "database", databaseKind(cfg.Database), "owner", engineCfg.Owner)
+	log.Info("listening", "addr", ln.Addr().String(), "portal", portalURL(ln.Addr()), "database", databaseKind(cfg.Database), "owner", engineCfg.Owner)
 
 	select {
 	case <-ctx.Done():
@@ -216,6 +248,7 @@ type fullStore interface {
 	hookshot.Store
 	hookshot.AccountStore
 	hookshot.Pruner
+	hookshot.BacklogReader
 	// Ready probes reads and writes, for /readyz (sqlstore.Store.Ready).
 	Ready(ctx context.Context) error
 }
@@ -256,6 +289,20 @@ func openDatabase(ctx context.Context, database string) (fullStore, error) {
 		return nil, fmt.Errorf("opening PostgreSQL database %s: %w", showDatabase(database), err)
 	}
 	return store, nil
+}
+
+// portalURL is where a browser on this machine finds the portal: an
+// address that listens on every interface is reached on the loopback one.
+func portalURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String() + "/"
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port)) + "/"
 }
 
 func databaseKind(db string) string {

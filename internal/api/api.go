@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/service"
 )
@@ -63,6 +66,11 @@ type Options struct {
 	// Metrics, when set, serves GET /metrics (Prometheus). Like the health
 	// checks it needs no token: it holds counts and timings only.
 	Metrics http.Handler
+	// Registerer, when set, receives the API's request metrics.
+	Registerer prometheus.Registerer
+	// Tracer, when set, makes each publish a server span (SPEC §18). Nil
+	// costs nothing.
+	Tracer trace.Tracer
 }
 
 // Services are what the API's handlers call.
@@ -77,11 +85,12 @@ type Services struct {
 
 // Server is the API's http.Handler.
 type Server struct {
-	svc  Services
-	auth Authenticator
-	log  *slog.Logger
-	opts Options
-	mux  *http.ServeMux
+	svc     Services
+	auth    Authenticator
+	log     *slog.Logger
+	opts    Options
+	mux     *http.ServeMux
+	metrics *requestMetrics
 	// notReady is whether /readyz last said 503, so that it logs changes.
 	notReady atomic.Bool
 }
@@ -91,7 +100,7 @@ func New(svc Services, auth Authenticator, log *slog.Logger, opts Options) *Serv
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 1 << 20
 	}
-	s := &Server{svc: svc, auth: auth, log: log, opts: opts, mux: http.NewServeMux()}
+	s := &Server{svc: svc, auth: auth, log: log, opts: opts, mux: http.NewServeMux(), metrics: newRequestMetrics(opts.Registerer)}
 	s.routes()
 	return s
 }
@@ -104,7 +113,7 @@ func (s *Server) routes() {
 	}
 
 	s.handleList("GET /v1/event-types", nil, s.eventTypes)
-	s.handle("POST /v1/studies/{study}/events", s.publish)
+	s.handle("POST /v1/studies/{study}/events", s.serverSpan("POST /v1/studies/{study}/events", s.publish))
 	s.handleList("GET /v1/studies/{study}/events", []string{"type", "since", "until", "cursor", "limit"}, s.listEvents)
 	s.handle("GET /v1/studies/{study}/events/{event}", s.getEvent)
 	s.handleList("GET /v1/studies/{study}/webhooks", nil, s.listWebhooks)
@@ -182,7 +191,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.problem(rec, r, hookshot.Errorf(hookshot.EInternal, "An internal error occurred."))
 			}
 		}
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+		took := time.Since(start)
+		s.metrics.observe(r.Pattern, rec.status, took)
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "status_code", rec.status, "duration_ms", took.Milliseconds())
 	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		// The mux would answer in plain text; a known path called with a

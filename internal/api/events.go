@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/service"
 )
@@ -40,13 +42,16 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *hookshot.Pri
 	pub, err := s.svc.Events.Publish(r.Context(), p, study, service.PublishInput{
 		Type:           req.Type,
 		Payload:        req.Payload,
-		TraceParent:    r.Header.Get("traceparent"),
+		TraceParent:    traceParent(r),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
+	annotate(r, attribute.String("hookshot.event.id", pub.Event.ID), attribute.String("hookshot.event.type", pub.Event.Type),
+		attribute.Int64("hookshot.study.id", study), attribute.Int("hookshot.deliveries", len(pub.Deliveries)),
+		attribute.Bool("hookshot.idempotent_replay", pub.Replayed))
 	out := publishResponse{ID: pub.Event.ID, Type: pub.Event.Type, Deliveries: make([]publishDelivery, len(pub.Deliveries))}
 	for i, d := range pub.Deliveries {
 		out.Deliveries[i] = publishDelivery{ID: d.ID, WebhookID: d.WebhookID}

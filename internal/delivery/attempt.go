@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/clock"
 	"github.com/hookshot/hookshot/webhook"
@@ -71,6 +74,11 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	defer cancel()
 
 	header := s.headers(d, w, body)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		// The attempt's own span, so that the receiver's spans are its
+		// children (SPEC §18).
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(header))
+	}
 	// Stored headers are built before any credential is added, then the
 	// credential header is recorded as redacted: the secret never reaches
 	// the attempt record.
@@ -82,7 +90,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		att.Error = "cannot open the webhook's stored credentials: " + err.Error()
 		att.Request.Headers = stored
 		att.Duration = time.Since(started)
-		return att, again
+		return att, again.as(classOther)
 	}
 	cachedToken := false
 	switch w.Auth.Type {
@@ -100,7 +108,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 			att.Error = describe(err, s.timeout)
 			att.Request.Headers = stored
 			att.Duration = time.Since(started)
-			return att, again
+			return att, again.as(errorClass(err))
 		}
 		cachedToken = cached
 		header["Authorization"] = []string{"Bearer " + tok}
@@ -111,14 +119,14 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	if err != nil {
 		att.Error = "bad target URL: " + err.Error()
 		att.Duration = time.Since(started)
-		return att, again
+		return att, again.as(classOther)
 	}
 	req.Header = header
 	resp, err := s.client.Do(req)
 	if err != nil {
 		att.Error = describe(err, s.timeout)
 		att.Duration = time.Since(started)
-		return att, again
+		return att, again.as(errorClass(err))
 	}
 	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, responseBodyCap))
 	_, _ = io.CopyN(io.Discard, resp.Body, drainCap)
@@ -127,7 +135,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: resp.Header, Body: respBody}
 	if readErr != nil {
 		att.Error = "reading the response: " + describe(readErr, s.timeout)
-		return att, again
+		return att, again.as(errorClass(readErr))
 	}
 
 	v := again
@@ -158,7 +166,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 			v = verdict{next: retryNow}
 		}
 	}
-	return att, v
+	return att, v.as(statusClass(resp.StatusCode))
 }
 
 func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte) http.Header {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/clock"
@@ -62,6 +63,10 @@ type Config struct {
 	Wakeups <-chan struct{}
 	// Registerer, when set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
+	// Tracer, when set, makes each attempt a client span in its event's
+	// trace. Nil costs nothing: no span is started, and the receiver gets
+	// the stored trace context as it is.
+	Tracer trace.Tracer
 	// Clock gives the times the engine stores and compares: when a claim
 	// is made, when an attempt started, when the next one is due. Default
 	// clock.System. Durations are measured on the machine's clock.
@@ -488,7 +493,13 @@ func (e *Engine) attempt(j *hookshot.Job) {
 	if j.Delivery.Attempts == 0 {
 		e.metrics.delay.Observe(e.cfg.Clock.Now().Sub(j.Delivery.CreatedAt).Seconds())
 	}
-	att, v := e.sender.send(e.sendCtx, j, j.Delivery.Attempts+1)
+	number := j.Delivery.Attempts + 1
+	ctx := e.sendCtx
+	var span trace.Span
+	if e.cfg.Tracer != nil {
+		ctx, span = startAttemptSpan(ctx, e.cfg.Tracer, j, number)
+	}
+	att, v := e.sender.send(ctx, j, number)
 	e.metrics.duration.Observe(att.Duration.Seconds())
 	if v.next == succeeded {
 		e.metrics.attempts.WithLabelValues("succeeded").Inc()
@@ -498,13 +509,21 @@ func (e *Engine) attempt(j *hookshot.Job) {
 	if v.next != succeeded && e.sendCtx.Err() != nil {
 		// Cut short by shutdown: not the receiver's fault, so not an
 		// attempt. The lease goes back and the delivery is tried afresh.
+		if span != nil {
+			endAttemptSpan(span, att, v, "")
+		}
 		e.mu.Lock()
 		e.handBack = append(e.handBack, j.Delivery.ID)
 		e.mu.Unlock()
 	} else {
+		e.metrics.classes.WithLabelValues(string(v.class)).Inc()
+		r := e.result(j, att, v)
+		if span != nil {
+			endAttemptSpan(span, att, v, r.Status)
+		}
 		e.unrecorded.Add(1)
 		select {
-		case e.results <- e.result(j, att, v):
+		case e.results <- r:
 		case <-e.recordCtx.Done():
 			// Stop's deadline has passed with the recorder stuck in the
 			// store: the lease runs out and the delivery is attempted again.
@@ -549,17 +568,35 @@ func (e *Engine) result(j *hookshot.Job, att *hookshot.Attempt, v verdict) *hook
 		}
 		e.mu.Unlock()
 	}
-	if v.next != succeeded {
-		status := 0
-		if att.Response != nil {
-			status = att.Response.Status
-		}
-		e.log.Info("attempt failed",
-			"delivery_id", d.ID, "webhook_id", d.WebhookID, "event", d.Event,
-			"attempt", att.Number, "status", status, "error", att.Error,
-			"verdict", v.next.String(), "next", r.Status)
-	}
+	e.logResult(d, att, v, r)
 	return r
+}
+
+// logResult says how an attempt went, at a level by what it asks of the
+// operator (SPEC §18): a success is routine (DEBUG), a failure that will
+// be retried is worth a look (INFO), a delivery that has finally failed
+// needs one (WARN).
+func (e *Engine) logResult(d *hookshot.Delivery, att *hookshot.Attempt, v verdict, r *hookshot.Result) {
+	status := 0
+	if att.Response != nil {
+		status = att.Response.Status
+	}
+	switch r.Status {
+	case hookshot.DeliverySucceeded:
+		e.log.Debug("attempt succeeded",
+			"delivery_id", d.ID, "webhook_id", d.WebhookID, "study_id", d.StudyID, "event", d.Event,
+			"attempt", att.Number, "status_code", status, "duration_ms", att.Duration.Milliseconds())
+	case hookshot.DeliveryInProgress:
+		e.log.Info("attempt failed, will retry",
+			"delivery_id", d.ID, "webhook_id", d.WebhookID, "study_id", d.StudyID, "event", d.Event,
+			"attempt", att.Number, "status_code", status, "class", string(v.class), "err", att.Error,
+			"verdict", v.next.String(), "next_attempt_at", r.NextAttemptAt)
+	default:
+		e.log.Warn("delivery failed",
+			"delivery_id", d.ID, "webhook_id", d.WebhookID, "study_id", d.StudyID, "event", d.Event,
+			"attempt", att.Number, "status_code", status, "class", string(v.class), "err", att.Error,
+			"verdict", v.next.String())
+	}
 }
 
 // record writes results in batches: it blocks for the first result, then

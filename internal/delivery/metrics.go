@@ -8,6 +8,7 @@ import (
 // never carry a URL, a payload or a credential.
 type metrics struct {
 	attempts *prometheus.CounterVec
+	classes  *prometheus.CounterVec
 	finished *prometheus.CounterVec
 	duration prometheus.Histogram
 	delay    prometheus.Histogram
@@ -20,6 +21,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			Name: "hookshot_attempts_total",
 			Help: "Attempts made by this process, by outcome (succeeded or failed).",
 		}, []string{"outcome"}),
+		classes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookshot_attempt_outcomes_total",
+			Help: "Attempts recorded by this process, by class: the receiver's status class (2xx, 3xx, 4xx, 5xx), or timeout, tls, connect, refused (by the address guard) or other.",
+		}, []string{"class"}),
 		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookshot_deliveries_finished_total",
 			Help: "Deliveries that reached a final status in this process, by status.",
@@ -43,8 +48,11 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			return float64(e.inflight)
 		}),
 	}
+	for _, c := range classes {
+		m.classes.WithLabelValues(string(c))
+	}
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.finished, m.duration, m.delay, m.inFlight)
+		reg.MustRegister(m.attempts, m.classes, m.finished, m.duration, m.delay, m.inFlight)
 	}
 	return m
 }

@@ -14,6 +14,14 @@ type verdict struct {
 	next next
 	// wait is how long the receiver asked to be left alone (retryAfter).
 	wait time.Duration
+	// class sorts the attempt's result for the metrics and the traces.
+	class class
+}
+
+// as is v with the attempt's result sorted into c.
+func (v verdict) as(c class) verdict {
+	v.class = c
+	return v
 }
 
 // next is what a verdict asks for.

@@ -24,7 +24,8 @@ import (
 //
 // HOOKSHOT_BENCH_DATABASE picks the database (default: a fresh SQLite file)
 // and HOOKSHOT_BENCH_PROCESSES how many serve processes share it (PostgreSQL
-// only; publishes are spread over them).
+// only; publishes are spread over them). HOOKSHOT_BENCH_OTEL=1 exports
+// traces to a local OTLP/HTTP endpoint, to measure what tracing costs.
 func BenchmarkDeliveryThroughput(b *testing.B) {
 	const webhooks = 20
 	db := os.Getenv("HOOKSHOT_BENCH_DATABASE")
@@ -41,7 +42,7 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 	}
 	var hs []*Hookshot
 	for i := 0; i < processes; i++ {
-		h, cleanup := startBench(b, db, "HOOKSHOT_LOG_LEVEL=info", "HOOKSHOT_CONCURRENCY=512", "HOOKSHOT_WEBHOOK_CONCURRENCY=32")
+		h, cleanup := startBench(b, db, append(benchTracing(b), "HOOKSHOT_LOG_LEVEL=info", "HOOKSHOT_CONCURRENCY=512", "HOOKSHOT_WEBHOOK_CONCURRENCY=32")...)
 		defer cleanup()
 		hs = append(hs, h)
 	}
@@ -104,7 +105,7 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 //
 //	go test ./internal/e2e -run '^$' -bench IdleLatency -benchtime 300x
 func BenchmarkIdleLatency(b *testing.B) {
-	h, cleanup := startBench(b, os.Getenv("HOOKSHOT_BENCH_DATABASE"), "HOOKSHOT_LOG_LEVEL=info")
+	h, cleanup := startBench(b, os.Getenv("HOOKSHOT_BENCH_DATABASE"), append(benchTracing(b), "HOOKSHOT_LOG_LEVEL=info")...)
 	defer cleanup()
 	arrived := make(chan time.Time, 1)
 	rcv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +130,19 @@ func BenchmarkIdleLatency(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ms-median")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "ms-p99")
 	b.ReportMetric(0, "ns/op")
+}
+
+// benchTracing is the environment that turns tracing on when
+// HOOKSHOT_BENCH_OTEL asks for it: a local OTLP/HTTP endpoint that decodes
+// and counts the spans, as a collector would.
+func benchTracing(b *testing.B) []string {
+	if os.Getenv("HOOKSHOT_BENCH_OTEL") == "" {
+		return nil
+	}
+	sink := newOTLPSink(b)
+	sink.countOnly = true
+	b.Cleanup(func() { b.Logf("the OTLP endpoint got %d spans in %d exports", sink.count, sink.exports) })
+	return []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + sink.URL}
 }
 
 // benchSchema makes a fresh schema on the PostgreSQL database at url and

@@ -144,6 +144,9 @@ type loginData struct {
 	Email string
 	Next  string
 	Error string
+	// NobodyCanSignIn: no account has a password yet, so the page says
+	// how to make the first one.
+	NobodyCanSignIn bool
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -169,6 +172,12 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, d
 	_, _ = rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
 	s.setCookie(w, r, loginCookie, token, int((30 * time.Minute).Seconds()))
+	nobody, err := s.svc.Sessions.NobodyCanSignIn(r.Context())
+	if err != nil {
+		// The form still works; only the first-run hint is missing.
+		s.log.Error("checking for accounts that can sign in", "err", err)
+	}
+	d.NobodyCanSignIn = nobody
 	s.render(w, r, status, "login", &view{Title: "Sign in", CSRF: token, Notice: notice(r), Data: d})
 }
 
@@ -207,7 +216,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	succeeded()
-	s.log.Info("signed in", "account", a.ID, "ip", s.clientIP(r))
+	s.log.Info("signed in", "account_id", a.ID, "ip", s.clientIP(r))
 	s.setCookie(w, r, loginCookie, "", -1)
 	s.setCookie(w, r, sessionCookie, secret, int(service.SessionTTL.Seconds()))
 	next := d.Next

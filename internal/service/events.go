@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/catalog"
 	"github.com/hookshot/hookshot/internal/clock"
@@ -20,10 +22,11 @@ import (
 // concurrent use.
 type Events struct {
 	base
-	store    hookshot.Store
-	catalog  *catalog.Catalog
-	notifier Notifier
-	cfg      EventsConfig
+	store     hookshot.Store
+	catalog   *catalog.Catalog
+	notifier  Notifier
+	cfg       EventsConfig
+	published *prometheus.CounterVec
 }
 
 // EventsConfig is the part of the operator's settings that Events applies.
@@ -34,6 +37,8 @@ type EventsConfig struct {
 	// IdempotencyWindow is how long an Idempotency-Key is remembered.
 	// Default 24h.
 	IdempotencyWindow time.Duration
+	// Registerer, when set, receives the count of events published.
+	Registerer prometheus.Registerer
 }
 
 // NewEvents returns the events service over store. The catalog checks
@@ -43,7 +48,17 @@ func NewEvents(store hookshot.Store, cat *catalog.Catalog, notifier Notifier, cl
 	if cfg.IdempotencyWindow <= 0 {
 		cfg.IdempotencyWindow = 24 * time.Hour
 	}
-	return &Events{base: newBase(clk), store: store, catalog: cat, notifier: notifier, cfg: cfg}
+	published := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookshot_events_published_total",
+		Help: "Events published through this process, by type; a repeated Idempotency-Key counts once.",
+	}, []string{"type"})
+	for _, t := range cat.Types() {
+		published.WithLabelValues(t.Name)
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(published)
+	}
+	return &Events{base: newBase(clk), store: store, catalog: cat, notifier: notifier, cfg: cfg, published: published}
 }
 
 // Catalog returns the event catalog, which every caller may read.
@@ -145,8 +160,11 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 	if err != nil {
 		return nil, err
 	}
-	if !pub.Replayed && len(pub.Deliveries) > 0 {
-		notify(s.notifier)
+	if !pub.Replayed {
+		s.published.WithLabelValues(ev.Type).Inc()
+		if len(pub.Deliveries) > 0 {
+			notify(s.notifier)
+		}
 	}
 	return pub, nil
 }

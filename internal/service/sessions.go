@@ -28,6 +28,7 @@ const SessionPrefix = "hss_"
 type Sessions struct {
 	base
 	accounts hookshot.AccountStore
+	first    firstRun
 }
 
 // NewSessions returns the sessions service over store. A nil clk is the

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"RecordResults", recordTests},
 		{"ReleaseDeliveries", releaseTests},
 		{"Lifecycle", lifecycleTests},
+		{"Backlog", backlogTests},
 		{"Accounts", accountTests},
 		{"Tokens", tokenTests},
 		{"Sessions", sessionTests},
