@@ -41,6 +41,8 @@ const (
 	EUnavailable  = "unavailable"  // storage unavailable, try again later: 503
 	// EMethodNotAllowed: the path exists, not with this method (405).
 	EMethodNotAllowed = "method_not_allowed"
+	// EUnsupportedMediaType is a body of a type the endpoint does not read: 415.
+	EUnsupportedMediaType = "unsupported_media_type"
 )
 
 // HTTPStatus maps an error code to its HTTP status: the one place where
@@ -66,6 +68,8 @@ func HTTPStatus(code string) int {
 		return http.StatusServiceUnavailable
 	case EMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case EUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }

@@ -49,6 +49,9 @@ type Credentials struct {
 	Password     string `json:"password,omitempty"`
 	Secret       string `json:"secret,omitempty"`
 	ClientSecret string `json:"client_secret,omitempty"`
+	// PreviousSecret is the HMAC secret that a rotation replaced; it
+	// still signs until Webhook.PreviousSecretUntil (SPEC §16).
+	PreviousSecret string `json:"previous_secret,omitempty"`
 }
 
 // EventOptions narrow a subscription to one event type. Only upload has
@@ -90,8 +93,21 @@ type Webhook struct {
 	EventOptions      map[string]EventOptions
 	Active            bool
 	Validation        Validation
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// Format is how requests are signed: webhook.FormatActiGraph (also
+	// for "") or webhook.FormatStandard.
+	Format string
+	// PreviousSecretUntil, when not nil, is the end of a secret
+	// rotation's overlap: until then Credentials.PreviousSecret signs
+	// too.
+	PreviousSecretUntil *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// SignsWithPrevious reports whether the secret a rotation replaced still
+// signs at now.
+func (w *Webhook) SignsWithPrevious(now time.Time) bool {
+	return w.PreviousSecretUntil != nil && now.Before(*w.PreviousSecretUntil)
 }
 
 // Subscribed reports whether the webhook wants an event of this type whose

@@ -24,6 +24,8 @@ import (
 // write of the entry fails the call and changes nothing (see AuditEntry).
 // A call that returns ErrNotFound or ErrDeliveryInProgress writes no entry.
 type Store interface {
+	SigningKeyStore
+
 	// CreateWebhook inserts w and sets its ID, CreatedAt and UpdatedAt. When
 	// validation is not nil it is inserted in the same transaction and
 	// becomes w's current validation delivery (Validation.DeliveryID); so

@@ -49,7 +49,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"tokens", "create"}, []string{"email", "name", "expires", "database"}, []string{"Token:", "Database:"}, []string{"--expires duration"}},
 		{[]string{"tokens", "list"}, []string{"email", "database"}, []string{"Token:", "Database:"}, nil},
 		{[]string{"tokens", "revoke"}, []string{"email", "id", "database"}, []string{"Token:", "Database:"}, []string{"--id int"}},
-		{[]string{"receive"}, []string{"addr", "tls-cert", "tls-key", "secret", "status"}, []string{"Listening:", "Answers:"}, []string{"--status int"}},
+		{[]string{"receive"}, []string{"addr", "tls-cert", "tls-key", "secret", "next-secret", "status"}, []string{"Listening:", "Answers:"}, []string{"--status int"}},
 		{[]string{"version"}, nil, nil, nil},
 	}
 	covered := map[string]bool{}

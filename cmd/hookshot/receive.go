@@ -15,9 +15,9 @@ import (
 )
 
 const receiveSummary = `Runs a webhook receiver for trying Hookshot out: it answers the validation
-handshake, checks the HMAC signature when given --secret, and prints every
-request it gets. Plain HTTP unless given --tls-cert and --tls-key, so point
-Hookshot at it with HOOKSHOT_ALLOW_HTTP=true and HOOKSHOT_EGRESS_ALLOW=127.0.0.0/8.`
+handshake, checks the signature (format actigraph or standard) when given
+--secret, and prints every request it gets. Plain HTTP unless given
+--tls-cert and --tls-key, so point Hookshot at it with HOOKSHOT_ALLOW_HTTP=true and HOOKSHOT_EGRESS_ALLOW=127.0.0.0/8.`
 
 func runReceive(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("receive", receiveSummary, `hookshot receive --secret 's3cret'
@@ -29,9 +29,12 @@ hookshot receive --addr 127.0.0.1:9001 --status 500`)
 	fs.group("Answers")
 	// Declared empty and set from the environment afterwards, so that
 	// --help never shows the secret as the default.
-	secret := fs.String("secret", "", "HMAC secret to verify X-ActiGraph-Signature with")
+	secret := fs.String("secret", "", "HMAC secret to verify X-ActiGraph-Signature or webhook-signature with")
 	fs.note("secret", "env HOOKSHOT_RECEIVE_SECRET")
 	*secret = getenv("HOOKSHOT_RECEIVE_SECRET")
+	next := fs.String("next-secret", "", "a second secret to accept too, as a receiver does during a rotation's overlap")
+	fs.note("next-secret", "env HOOKSHOT_RECEIVE_NEXT_SECRET")
+	*next = getenv("HOOKSHOT_RECEIVE_NEXT_SECRET")
 	status := fs.Int("status", http.StatusOK, "status to answer events with (try 500 to watch retries)")
 	if err := fs.parse(args, stdout); err != nil {
 		return err
@@ -62,8 +65,11 @@ hookshot receive --addr 127.0.0.1:9001 --status 500`)
 			fmt.Fprintf(stdout, "%s: %s\n", k, v)
 		}
 		fmt.Fprintf(stdout, "\n%s\n", body)
-		if *secret != "" {
-			if err := webhook.Verify(*secret, body, r.Header.Get(webhook.HeaderSignature)); err != nil {
+		if *secret != "" || *next != "" {
+			// Either format, chosen by the request's headers; in format
+			// standard the timestamp must be within five minutes.
+			v := webhook.Verifier{Secrets: []string{*secret, *next}}
+			if err := v.Verify(r.Header, body); err != nil {
 				fmt.Fprintf(stdout, "signature: INVALID (%v)\n", err)
 				http.Error(w, "bad signature", http.StatusUnauthorized)
 				return

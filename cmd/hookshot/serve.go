@@ -143,6 +143,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			MaxIdleConnsPerHost: cfg.Concurrency,
 		}),
 		Credentials: box,
+		SigningKeys: store,
+		KeyOpener:   box,
 		Clock:       clk,
 		Logger:      log.With("component", "delivery"),
 	}

@@ -124,6 +124,10 @@ func (s *Server) routes() {
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/validate", s.validateWebhook)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/enable", s.enableWebhook)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/disable", s.disableWebhook)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/rotate-secret", s.rotateSecret)
+	s.handle("POST /v1/studies/{study}/signing-keys/rotate", s.rotateSigningKey)
+	// The public keys are for anyone who receives: no token.
+	s.mux.HandleFunc("GET /v1/studies/{study}/jwks.json", s.jwks)
 	s.handleList("GET /v1/studies/{study}/webhooks/{id}/deliveries",
 		[]string{"status", "event", "id", "event_id", "since", "until", "cursor", "limit"}, s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)

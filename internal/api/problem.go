@@ -3,8 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,53 +66,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
-}
-
-// decode reads a JSON body into v, refusing unknown fields and trailing
-// data, and explains what is wrong in terms of the request.
-func decode(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return hookshot.Errorf(hookshot.EMalformed, "The body must be JSON, sent with Content-Type: application/json (got %q).", ct)
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if dec.More() {
-			return hookshot.Errorf(hookshot.EMalformed, "The body has data after its JSON value.")
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return hookshot.Errorf(hookshot.EMalformed, "The body has data after its JSON value.")
-		}
-		return nil
-	}
-	var maxErr *http.MaxBytesError
-	var syntaxErr *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &maxErr):
-		return hookshot.Errorf(hookshot.ETooLarge, "The body is larger than the limit of %d bytes.", maxErr.Limit)
-	case errors.Is(err, io.EOF):
-		return hookshot.Errorf(hookshot.EMalformed, "The body is empty; it must be a JSON object.")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return hookshot.Errorf(hookshot.EMalformed, "The body is not valid JSON: it ends too early.")
-	case errors.As(err, &syntaxErr):
-		return hookshot.Errorf(hookshot.EMalformed, "The body is not valid JSON: %s (at byte %d).", syntaxErr.Error(), syntaxErr.Offset)
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return hookshot.Errorf(hookshot.EMalformed, "The body must be a JSON object.")
-		}
-		return &hookshot.Error{Code: hookshot.EMalformed,
-			Message:     fmt.Sprintf("The field %s must be a JSON %s, not %s.", field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value),
-			FieldErrors: []hookshot.FieldError{{Field: field, Message: "must be a JSON " + jsonKind(typeErr.Type.Kind().String())}}}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &hookshot.Error{Code: hookshot.EMalformed,
-			Message:     fmt.Sprintf("The body has a field %q that this endpoint does not know; check its spelling against the API documentation.", name),
-			FieldErrors: []hookshot.FieldError{{Field: name, Message: "is not a known field"}}}
-	}
-	return hookshot.Errorf(hookshot.EMalformed, "The body is not valid JSON: %s.", err.Error())
 }
 
 func jsonKind(goKind string) string {

@@ -20,8 +20,12 @@ type webhookJSON struct {
 	EventOptions map[string]hookshot.EventOptions `json:"event_options"`
 	Active       bool                             `json:"active"`
 	Validation   validationJSON                   `json:"validation"`
-	CreatedAt    time.Time                        `json:"created_at"`
-	UpdatedAt    time.Time                        `json:"updated_at"`
+	Format       string                           `json:"format"`
+	// PreviousSecretExpiresAt is the end of a secret rotation's overlap,
+	// while it lasts.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
 type validationJSON struct {
@@ -43,6 +47,7 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 		EventOptions: w.EventOptions,
 		Active:       w.Active,
 		Validation:   validationJSON{Status: w.Validation.Status, CheckedAt: w.Validation.CheckedAt},
+		Format:       w.Format,
 		CreatedAt:    w.CreatedAt,
 		UpdatedAt:    w.UpdatedAt,
 	}
@@ -51,6 +56,9 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 	}
 	if out.EventOptions == nil {
 		out.EventOptions = map[string]hookshot.EventOptions{}
+	}
+	if w.SignsWithPrevious(time.Now()) {
+		out.PreviousSecretExpiresAt = w.PreviousSecretUntil
 	}
 	if w.Validation.DeliveryID != "" {
 		id := w.Validation.DeliveryID

@@ -14,6 +14,7 @@ type webhookRequest struct {
 	Description  *string                           `json:"description"`
 	URL          *string                           `json:"url"`
 	Auth         *service.AuthInput                `json:"auth"`
+	Format       *string                           `json:"format"`
 	Events       *[]string                         `json:"events"`
 	EventOptions *map[string]hookshot.EventOptions `json:"event_options"`
 	Active       *bool                             `json:"active"`
@@ -53,20 +54,23 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 	if req.URL != nil {
 		in.URL = *req.URL
 	}
+	if req.Format != nil {
+		in.Format = *req.Format
+	}
 	if req.Events != nil {
 		in.Events = *req.Events
 	}
 	if req.EventOptions != nil {
 		in.EventOptions = *req.EventOptions
 	}
-	hook, err := s.svc.Webhooks.Create(r.Context(), p, study, in)
+	hook, generated, err := s.svc.Webhooks.CreateWithSecret(r.Context(), p, study, in)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	s.log.Info("webhook created", "study_id", study, "webhook_id", hook.ID, "by", p.Name)
 	w.Header().Set("Location", "/v1/studies/"+strconv.FormatInt(study, 10)+"/webhooks/"+strconv.FormatInt(hook.ID, 10))
-	writeJSON(w, http.StatusCreated, renderWebhook(hook))
+	writeJSON(w, http.StatusCreated, webhookWithSecret{renderWebhook(hook), generated})
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
@@ -93,7 +97,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *hooksh
 		return
 	}
 	hook, err := s.svc.Webhooks.Update(r.Context(), p, study, id, service.WebhookPatch{
-		Description: req.Description, URL: req.URL, Auth: req.Auth, Events: req.Events, EventOptions: req.EventOptions, Active: req.Active,
+		Description: req.Description, URL: req.URL, Auth: req.Auth, Format: req.Format, Events: req.Events, EventOptions: req.EventOptions, Active: req.Active,
 	})
 	if err != nil {
 		s.problem(w, r, err)

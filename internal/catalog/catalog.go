@@ -123,6 +123,10 @@ func New() (*Catalog, error) {
 	// An empty scheme map loads nothing: no file or network reads, whatever
 	// a schema says.
 	c.UseLoader(jsonschema.SchemeURLLoader{})
+	c.RegisterFormat(canonicalInteger)
+	// Our schemas use no format but canonical-integer, so asserting
+	// formats changes nothing else.
+	c.AssertFormat()
 	cat := &Catalog{byName: make(map[string]*entry, len(definitions))}
 	for _, d := range definitions {
 		e, err := compile(c, d)
@@ -279,8 +283,7 @@ func invalidPayload(lead string, fields []hookshot.FieldError) *hookshot.Error {
 }
 
 // checkStudy compares the payload's study id, which the schema has already
-// made an integer or a string of digits, with the study of the URL. The
-// comparison is numeric, so "0189", 189 and 189.0 all name study 189.
+// made a canonical integer or string of digits, with the study of the URL.
 func checkStudy(field string, v any, studyID int64) error {
 	var got big.Rat
 	var shown string

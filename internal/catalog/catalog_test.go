@@ -194,9 +194,6 @@ func TestValidateAccepts(t *testing.T) {
 		status    string
 	}{
 		{"upload with integer ids", "upload", 189, []byte(`{"status":"started","uploadId":85045,"subjectId":44732,"studyId":189}`), "started"},
-		{"upload study id with leading zeros", "upload", 189, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":"000189"}`), "started"},
-		{"upload study id as 189.0", "upload", 189, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":189.0}`), "started"},
-		{"upload study id as 1.89e2", "upload", 189, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":1.89e2}`), "started"},
 		{"upload study id zero", "upload", 0, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":"0"}`), "started"},
 		{"upload largest study id", "upload", 9223372036854775807, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":"9223372036854775807"}`), "started"},
 		{"upload with extra fields", "upload", 189, payload(t, "upload-started.json", map[string]any{"extra": map[string]any{"deep": []any{1, "x", nil}}, "site": "A"}), "started"},
@@ -291,6 +288,18 @@ func TestValidateRejects(t *testing.T) {
 		{"daily statistics for another study", "daily_statistics_complete", 235, payload(t, "daily_statistics_complete.json", nil), "payload.studyId", []string{"234", "235"}},
 		{"cp2 statistics for another study", "cp2_daily_statistics_complete", -34583, payload(t, "cp2_daily_statistics_complete.json", nil), "payload.studyId", []string{"34583", "-34583"}},
 		{"study id 189.5", "upload", 189, upload(map[string]any{"studyId": 189.5}), "payload.studyId", []string{"integer"}},
+		// Receivers get the bytes as written: an id is written one way.
+		{"study id with a leading zero", "upload", 189, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":"0189"}`), "payload.studyId", []string{`"0189"`, "canonically"}},
+		{"study id as 189.0", "upload", 189, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":189.0}`), "payload.studyId", []string{"189.0", "canonically"}},
+		{"study id as 1.89e2", "upload", 189, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":1.89e2}`), "payload.studyId", []string{"1.89e2", "canonically"}},
+		{"study id as 189E0", "upload", 189, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":189E0}`), "payload.studyId", []string{"189E0"}},
+		{"study id as -0", "upload", 0, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":-0}`), "payload.studyId", []string{"-0"}},
+		{"study id as a signed string", "upload", 189, []byte(`{"status":"started","uploadId":"1","subjectId":"2","studyId":"+189"}`), "payload.studyId", []string{`"+189"`}},
+		{"upload id with a leading zero", "upload", 189, []byte(`{"status":"started","uploadId":"01","subjectId":"2","studyId":189}`), "payload.uploadId", []string{`"01"`}},
+		{"raw study id as 1064.0", "raw_processing_complete", 1064, payload(t, "raw_processing_complete.json", map[string]any{"study_id": json.Number("1064.0")}), "payload.study_id", []string{"1064.0"}},
+		{"data retrieval study id 01064", "data_retrieval_complete", 1064, payload(t, "data_retrieval_complete.json", map[string]any{"study_id": "01064"}), "payload.study_id", []string{`"01064"`}},
+		{"daily statistics study id 2.34e2", "daily_statistics_complete", 234, payload(t, "daily_statistics_complete.json", map[string]any{"studyId": json.Number("2.34e2")}), "payload.studyId", []string{"2.34e2"}},
+		{"cp2 statistics study id 034583", "cp2_daily_statistics_complete", 34583, payload(t, "cp2_daily_statistics_complete.json", map[string]any{"studyId": "034583"}), "payload.studyId", []string{`"034583"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 // id would read as two complaints, "must be an integer" and "must match
 // ^[0-9]+$", when the person needs one: what an id may look like.
 var defMessages = map[string]string{
-	"/$defs/id": `must be a non-negative integer or a string of digits, e.g. 189 or "189"`,
+	"/$defs/id": `must be a non-negative integer or a string of digits, written canonically (no leading zeros, sign, decimal point or exponent), e.g. 189 or "189"`,
 }
 
 // fieldErrors turns the validator's error tree into one FieldError per

@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/clock"
-	"github.com/hookshot/hookshot/webhook"
 )
 
 // Wire is the branding of outgoing requests (SPEC §3 and §8).
@@ -35,6 +35,11 @@ var DefaultWire = Wire{HeaderPrefix: "X-ActiGraph-", UserAgent: "ActiGraph-Hooks
 // CredentialOpener unseals a webhook's stored credentials.
 type CredentialOpener interface {
 	Open(sealed []byte) (hookshot.Credentials, error)
+}
+
+// KeyOpener unseals the studies' Ed25519 signing keys.
+type KeyOpener interface {
+	OpenPrivateKey(sealed []byte) (ed25519.PrivateKey, error)
 }
 
 // responseBodyCap bounds how much of a receiver's answer is kept.
@@ -54,6 +59,8 @@ type sender struct {
 	opener  CredentialOpener
 	tokens  *tokenCache
 	clock   clock.Clock
+	keys    SigningKeys
+	keyOpen KeyOpener
 }
 
 // send makes attempt number of job and says what the answer means; the
@@ -72,6 +79,8 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	var at phases
+	ctx = at.trace(ctx)
 
 	header := s.headers(d, w, body)
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
@@ -92,12 +101,21 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		att.Duration = time.Since(started)
 		return att, again.as(classOther)
 	}
+	signatures, err := s.sign(ctx, d, w, creds, body, att.StartedAt)
+	if err != nil {
+		att.Error = err.Error()
+		att.Request.Headers = stored
+		att.Duration = time.Since(started)
+		return att, again
+	}
+	// Signatures are no secret: they are stored as sent, so that a
+	// receiver's complaint can be checked against the attempt.
+	for name, value := range signatures {
+		header[name] = []string{value}
+		stored[name] = []string{value}
+	}
 	cachedToken := false
 	switch w.Auth.Type {
-	case hookshot.AuthHMAC:
-		sig := webhook.Sign(creds.Secret, body)
-		header[s.wire.HeaderPrefix+"Signature"] = []string{sig}
-		stored[s.wire.HeaderPrefix+"Signature"] = []string{sig}
 	case hookshot.AuthBasic:
 		header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(w.Auth.Username+":"+creds.Password))}
 		stored["Authorization"] = []string{redacted}
@@ -105,7 +123,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		stored["Authorization"] = []string{redacted}
 		tok, cached, err := s.tokens.token(ctx, w, creds)
 		if err != nil {
-			att.Error = describe(err, s.timeout)
+			att.Error = describeTokenFailure(err, w.Auth.TokenURL, s.timeout, at.current())
 			att.Request.Headers = stored
 			att.Duration = time.Since(started)
 			return att, again.as(errorClass(err))
@@ -124,15 +142,20 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	req.Header = header
 	resp, err := s.client.Do(req)
 	if err != nil {
-		att.Error = describe(err, s.timeout)
+		att.Error = describeFailure(err, s.timeout, at.current())
 		att.Duration = time.Since(started)
 		return att, again.as(errorClass(err))
 	}
+	at.set(phaseReading)
 	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, responseBodyCap))
 	_, _ = io.CopyN(io.Discard, resp.Body, drainCap)
 	resp.Body.Close()
 	att.Duration = time.Since(started)
-	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: resp.Header, Body: respBody}
+	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: capHeaders(resp.Header, maxStoredHeaderBytes), Body: respBody}
+	if readErr != nil && isTimeout(readErr) {
+		att.Error = describeFailure(readErr, s.timeout, phaseReading)
+		return att, again.as(errorClass(readErr))
+	}
 	if readErr != nil {
 		att.Error = "reading the response: " + describe(readErr, s.timeout)
 		return att, again.as(errorClass(readErr))

@@ -52,15 +52,16 @@ func NewClient(opts ClientOptions) *http.Client {
 		idle = 64
 	}
 	transport := &http.Transport{
-		Proxy:                 nil, // a proxy would sidestep the address guard
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   idle,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: 0, // the per-attempt context bounds the whole attempt
+		Proxy:                  nil, // a proxy would sidestep the address guard
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           0,
+		MaxIdleConnsPerHost:    idle,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		ResponseHeaderTimeout:  0, // the per-attempt context bounds the whole attempt
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 	return &http.Client{
 		Transport: transport,

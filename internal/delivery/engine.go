@@ -57,7 +57,11 @@ type Config struct {
 	Wire         Wire
 	Client       *http.Client
 	Credentials  CredentialOpener
-	Logger       *slog.Logger
+	// SigningKeys gives the Ed25519 keys of webhooks with authentication
+	// ed25519, and KeyOpener opens them; without both their attempts fail.
+	SigningKeys SigningKeys
+	KeyOpener   KeyOpener
+	Logger      *slog.Logger
 	// Wakeups, when set, tells of work published by other processes. Once
 	// it is closed the engine stops listening and relies on its poll.
 	Wakeups <-chan struct{}
@@ -168,6 +172,8 @@ func New(q Queue, cfg Config) *Engine {
 			opener:  cfg.Credentials,
 			tokens:  newTokenCache(cfg.Client),
 			clock:   cfg.Clock,
+			keys:    cfg.SigningKeys,
+			keyOpen: cfg.KeyOpener,
 		},
 		log:          cfg.Logger,
 		wake:         make(chan struct{}, 1),

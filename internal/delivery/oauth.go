@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -65,7 +64,9 @@ func (c *tokenCache) token(ctx context.Context, w *hookshot.Webhook, creds hooks
 	}
 	tok, err := cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, c.client))
 	if err != nil {
-		return "", false, fmt.Errorf("OAuth2 token request to %s failed: %w", w.Auth.TokenURL, err)
+		// The sender phrases it (describeTokenFailure): the endpoint's
+		// whole answer, which this error carries, must not be stored.
+		return "", false, err
 	}
 	e.token = tok
 	return tok.AccessToken, false, nil

@@ -241,8 +241,9 @@ func TestPortalInBrowser(t *testing.T) {
 	hook := hooks[0]
 	hookPage := fmt.Sprintf("%s/studies/189/webhooks/%d", h.URL, hook.ID)
 
-	// An event published through the API shows as a delivery that opens
-	// to its request and response.
+	// An event published through the API shows as a delivery on the
+	// webhook's page, without bodies or headers (SPEC §12), which are on
+	// the delivery's own page.
 	pub := h.publish(t, 189, "upload", uploadPayload(189, "completed", 4242))
 	if len(pub.Deliveries) != 1 {
 		t.Fatalf("the event made %d deliveries, want 1", len(pub.Deliveries))
@@ -250,27 +251,36 @@ func TestPortalInBrowser(t *testing.T) {
 	deliveryID := pub.Deliveries[0].ID
 	h.waitDelivery(t, 189, hook.ID, deliveryID, "succeeded")
 	row := fmt.Sprintf(`#delivery-%s`, deliveryID)
-	b.do("opening the delivery",
+	b.do("expanding the delivery",
 		chromedp.Navigate(hookPage),
 		chromedp.WaitVisible(chromedp.CSS(row+` summary .badge-succeeded`)),
 		chromedp.Click(chromedp.CSS(row+` summary`)),
-		chromedp.WaitVisible(chromedp.CSS(row+` .exchange`)),
+		chromedp.WaitVisible(chromedp.CSS(row+` .delivery-body a[href$="/deliveries/`+deliveryID+`"]`)),
 	)
-	exchange := get(b, "reading the delivery", chromedp.Text(chromedp.CSS(row+` .delivery-body`)))
-	for _, want := range []string{"POST " + rc.URL + "/hooks/actigraph", "X-ActiGraph-Signature", "X-ActiGraph-Event", "upload", `"uploadId": "4242"`, "HTTP 200", `"received": true`, deliveryID} {
-		if !strings.Contains(exchange, want) {
-			t.Fatalf("the expanded delivery does not show %q:\n%s", want, exchange)
+	expanded := get(b, "reading the delivery", chromedp.Text(chromedp.CSS(row+` .delivery-body`)))
+	if !strings.Contains(expanded, deliveryID) {
+		t.Fatalf("the expanded delivery does not show its GUID:\n%s", expanded)
+	}
+	for _, unwanted := range []string{"X-ActiGraph-Signature", `"uploadId"`, `"received"`} {
+		if strings.Contains(expanded, unwanted) {
+			t.Fatalf("the webhook's page shows %q of a delivery; bodies and headers belong on the delivery's page:\n%s", unwanted, expanded)
 		}
 	}
 	b.screenshot("06-delivery-expanded")
 
-	// The delivery's own page, and Resend from it: a second attempt under
-	// the same GUID.
+	// The delivery's own page shows the request and response whole, and
+	// Resend from it makes a second attempt under the same GUID.
 	b.do("opening the delivery's page",
 		chromedp.Click(chromedp.CSS(row+` a[href$="/deliveries/`+deliveryID+`"]`)),
 		chromedp.WaitVisible(`//h2[normalize-space()="Attempts"]`),
 	)
 	b.wantText("Attempt 1", "Request", "Response", "HTTP 200")
+	exchange := get(b, "reading the attempt", chromedp.Text(chromedp.CSS(`.attempt`)))
+	for _, want := range []string{"POST " + rc.URL + "/hooks/actigraph", "X-ActiGraph-Signature", "X-ActiGraph-Event", "upload", `"uploadId": "4242"`, "HTTP 200", `"received": true`} {
+		if !strings.Contains(exchange, want) {
+			t.Fatalf("the delivery's page does not show %q:\n%s", want, exchange)
+		}
+	}
 	b.screenshot("07-delivery")
 	b.do("resending", chromedp.Click(button("Resend")), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 	b.wantText("The delivery was queued to be sent again.")

@@ -17,6 +17,7 @@ type webhookForm struct {
 	Editing     bool
 	Description string
 	URL         string
+	Format      string
 	AuthType    string
 	Username    string
 	TokenURL    string
@@ -52,6 +53,7 @@ func formFromWebhook(w *hookshot.Webhook) *webhookForm {
 		Editing:     true,
 		Description: w.Description,
 		URL:         w.URL,
+		Format:      w.Format,
 		AuthType:    string(w.Auth.Type),
 		Username:    w.Auth.Username,
 		TokenURL:    w.Auth.TokenURL,
@@ -79,6 +81,7 @@ func parseWebhookForm(r *http.Request, cat *catalog.Catalog, editing bool) *webh
 		Editing:           editing,
 		Description:       strings.TrimSpace(v.Get("description")),
 		URL:               strings.TrimSpace(v.Get("url")),
+		Format:            v.Get("format"),
 		AuthType:          v.Get("auth_type"),
 		Username:          strings.TrimSpace(v.Get("username")),
 		TokenURL:          strings.TrimSpace(v.Get("token_url")),
@@ -191,7 +194,7 @@ func (f *webhookForm) setErrors(err error) bool {
 		case strings.HasPrefix(field, "event_options."):
 			name, _, _ := strings.Cut(strings.TrimPrefix(field, "event_options."), ".")
 			field = name + ".options"
-		case field == "url", field == "description":
+		case field == "url", field == "description", field == "format":
 		default:
 			f.Problems = append(f.Problems, fe.Field+" "+fe.Message)
 			continue

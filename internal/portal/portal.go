@@ -103,6 +103,8 @@ func (s *Server) routes() {
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/disable", s.disableWebhook)
 	s.handleStudy("GET /studies/{study}/webhooks/{id}/delete", s.confirmDelete)
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/delete", s.deleteWebhook)
+	s.handleStudy("POST /studies/{study}/webhooks/{id}/rotate-secret", s.rotateSecret)
+	s.handleStudy("POST /studies/{study}/webhooks/{id}/rotate-signing-key", s.rotateSigningKey)
 	s.handleStudy("GET /studies/{study}/webhooks/{id}/deliveries/{delivery}", s.showDelivery)
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
 
@@ -261,6 +263,8 @@ var notices = map[string]string{
 	"disabled":    "The webhook is disabled: it gets no new events until it is enabled again.",
 	"deleted":     "The webhook was deleted.",
 	"resent":      "The delivery was queued to be sent again.",
+	"rotated":     "The secret was replaced. The old one keeps signing until the overlap ends.",
+	"key-rotated": "The study has a new signing key. The old one keeps signing, and stays in the JWKS, until the overlap ends.",
 	"signed-out":  "You are signed out.",
 	"expired":     "Your session has ended; sign in again.",
 	"in-progress": "That delivery is still in progress; it can be resent once it has succeeded or failed.",

@@ -71,7 +71,9 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if !s.readForm(w, r, sess, maxForm) {
+				return
+			}
 			if !sameToken(r.PostFormValue(csrfField), sess.csrf) {
 				s.errorPage(w, r, sess, http.StatusForbidden, "This form has expired or did not come from this portal, so nothing was changed. Go back, reload the page and try again.")
 				return
@@ -182,7 +184,9 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, d
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if !s.readForm(w, r, nil, maxLoginForm) {
+		return
+	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	d := loginData{Email: email, Next: localPath(r.PostFormValue("next"))}
 	c, err := r.Cookie(loginCookie)

@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/catalog"
 	"github.com/hookshot/hookshot/internal/service"
+	"github.com/hookshot/hookshot/webhook"
 )
 
 // recentDeliveries is how many deliveries the Details page shows at once.
@@ -94,6 +96,7 @@ type formData struct {
 	Webhook *hookshot.Webhook // nil on New
 	Types   []catalog.EventType
 	Auth    []authChoice
+	Formats []authChoice
 }
 
 type authChoice struct {
@@ -103,8 +106,15 @@ type authChoice struct {
 var authChoices = []authChoice{
 	{"none", "None", "The receiver gets no credentials."},
 	{"basic", "Basic", "An Authorization: Basic header with a user name and password."},
-	{"hmac", "HMAC signature", "Each request is signed with a shared secret (X-ActiGraph-Signature)."},
+	{"hmac", "HMAC signature", "Each request is signed with a shared secret (X-ActiGraph-Signature, or webhook-signature v1 in format standard)."},
 	{"oauth2", "OAuth2 client credentials", "A bearer token fetched from your token endpoint."},
+	{"ed25519", "Ed25519 signature", "Format standard only: each request is signed with the study's key (webhook-signature v1a); receivers verify with the study's public JWKS, nothing is shared."},
+}
+
+// formatChoices are the signature formats of SPEC §16.
+var formatChoices = []authChoice{
+	{webhook.FormatActiGraph, "ActiGraph", "X-ActiGraph-Signature over the body, as CentrePoint receivers expect."},
+	{webhook.FormatStandard, "Standard Webhooks", "webhook-id, webhook-timestamp and webhook-signature over id, time and body: replay-protected, verifiable with the Standard Webhooks libraries."},
 }
 
 func (s *Server) showForm(w http.ResponseWriter, r *http.Request, sess *session, study int64, status int, f *webhookForm, hook *hookshot.Webhook) {
@@ -114,7 +124,7 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request, sess *session,
 	}
 	s.render(w, r, status, "form", &view{
 		Title: title, Account: sess.account, CSRF: sess.csrf, Study: study,
-		Data: formData{Form: f, Webhook: hook, Types: s.svc.Events.Catalog().Types(), Auth: authChoices},
+		Data: formData{Form: f, Webhook: hook, Types: s.svc.Events.Catalog().Types(), Auth: authChoices, Formats: formatChoices},
 	})
 }
 
@@ -123,14 +133,14 @@ func (s *Server) newWebhook(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, sess, err)
 		return
 	}
-	s.showForm(w, r, sess, study, http.StatusOK, &webhookForm{AuthType: "none", Active: true, ChangeCredentials: true}, nil)
+	s.showForm(w, r, sess, study, http.StatusOK, &webhookForm{AuthType: "none", Format: webhook.FormatActiGraph, Active: true, ChangeCredentials: true}, nil)
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
 	f := parseWebhookForm(r, s.svc.Events.Catalog(), false)
 	active := f.Active
-	hook, err := s.svc.Webhooks.Create(r.Context(), sess.principal(), study, service.WebhookInput{
-		Description: f.Description, URL: f.URL, Auth: f.auth(), Events: f.Events, EventOptions: f.eventOptions(), Active: &active,
+	hook, generated, err := s.svc.Webhooks.CreateWithSecret(r.Context(), sess.principal(), study, service.WebhookInput{
+		Description: f.Description, URL: f.URL, Auth: f.auth(), Format: f.Format, Events: f.Events, EventOptions: f.eventOptions(), Active: &active,
 	})
 	if err != nil {
 		if f.setErrors(err) {
@@ -138,6 +148,10 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 			return
 		}
 		s.fail(w, r, sess, err)
+		return
+	}
+	if generated != "" {
+		s.showSecret(w, r, sess, hook, generated, "The webhook was created. A validation request is on its way to the receiver.")
 		return
 	}
 	redirect(w, r, webhookPath(study, hook.ID), "created")
@@ -183,7 +197,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, sess *ses
 		events = []string{}
 	}
 	updated, err := s.svc.Webhooks.Update(r.Context(), sess.principal(), study, hook.ID, service.WebhookPatch{
-		Description: &f.Description, URL: &f.URL, Auth: f.auth(), Events: &events, EventOptions: &opts, Active: &f.Active,
+		Description: &f.Description, URL: &f.URL, Auth: f.auth(), Format: &f.Format, Events: &events, EventOptions: &opts, Active: &f.Active,
 	})
 	if err != nil {
 		if f.setErrors(err) {
@@ -221,6 +235,13 @@ type detailsData struct {
 	NewestLink template.URL
 	// FoundEvent is the event whose deliveries the search box found.
 	FoundEvent string
+	// RotateError says why a secret rotation was refused.
+	RotateError string
+	// OverlapUntil is the end of a secret rotation's overlap, while it
+	// lasts.
+	OverlapUntil *time.Time
+	// SigningKeys are the study's keys in force, for ed25519 webhooks.
+	SigningKeys []*hookshot.SigningKey
 }
 
 func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *session, study int64) {
@@ -243,6 +264,10 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *sessi
 	if d == nil {
 		d = &detailsData{Webhook: hook}
 	}
+	if err := s.addSignatures(r, d); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
 	d.Newer = cursor != ""
 	d.Filter, d.Types = filter, s.svc.Events.Catalog().Types()
 	d.NewestLink = filter.pageLink(webhookPath(study, hook.ID), "")
@@ -262,18 +287,21 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, sess *sessi
 
 // details reads the Details page's deliveries by the filter. The search
 // box takes a delivery GUID or an event id: a GUID that is no delivery of
-// this webhook is looked up as an event's.
+// this webhook is looked up as an event's. The deliveries come without
+// attempts: their bodies and headers, up to a megabyte and 128 KiB each,
+// are for the delivery's own page (SPEC §12), so this page stays small
+// however large the receivers' answers are.
 func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook, cursor string, f *listFilter) (*detailsData, error) {
 	q := service.DeliveryQuery{Status: f.Status, Event: f.Type, ID: f.Find, Cursor: cursor, Limit: recentDeliveries}
 	q.Since, q.Until = f.window()
 	if f.Error != "" {
 		return nil, nil
 	}
-	list, next, err := s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
+	list, next, err := s.svc.Events.Deliveries(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
 	foundEvent := ""
 	if err == nil && len(list) == 0 && f.Find != "" && cursor == "" {
 		q.ID, q.EventID = "", f.Find
-		list, next, err = s.svc.Events.DeliveryHistories(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
+		list, next, err = s.svc.Events.Deliveries(r.Context(), sess.principal(), hook.StudyID, hook.ID, q)
 		if len(list) > 0 {
 			foundEvent = f.Find
 		}
@@ -281,13 +309,11 @@ func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook,
 	if err != nil {
 		return nil, err
 	}
-	d := &detailsData{Webhook: hook, Deliveries: list, Older: next, FoundEvent: foundEvent}
-	deliveries := make([]*hookshot.Delivery, len(list))
+	d := &detailsData{Webhook: hook, Deliveries: make([]deliveryView, len(list)), Older: next, FoundEvent: foundEvent}
 	for i, del := range list {
-		slices.Reverse(del.Attempts)
-		deliveries[i] = del.Delivery
+		d.Deliveries[i] = deliveryView{Delivery: del}
 	}
-	d.State, d.Busy = state(hook, deliveries)
+	d.State, d.Busy = state(hook, list)
 	return d, nil
 }
 

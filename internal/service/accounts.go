@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/clock"
@@ -426,6 +427,11 @@ func checkEmail(raw string) (string, []hookshot.FieldError) {
 	}
 	if email == "" {
 		return bad("is required: the address the person or service is known by, e.g. alice@example.org")
+	}
+	if !utf8.ValidString(raw) {
+		// Checked on what was sent: ToLower has already made U+FFFD of
+		// the bad bytes in email.
+		return bad("must be UTF-8 text")
 	}
 	if len(email) > 254 {
 		return bad("is longer than 254 characters")

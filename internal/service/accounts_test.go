@@ -46,6 +46,7 @@ func TestCreateAccountRefusesBadInput(t *testing.T) {
 		{"no email", service.AccountInput{}, "email"},
 		{"display name", service.AccountInput{Email: "Alice <alice@example.org>"}, "email"},
 		{"no at", service.AccountInput{Email: "alice"}, "email"},
+		{"not UTF-8", service.AccountInput{Email: "al\xffce@example.org"}, "email"},
 		{"short password", service.AccountInput{Email: "a@example.org", Password: "short"}, "password"},
 		{"zero study", service.AccountInput{Email: "a@example.org", Manage: []int64{0}}, "manage[0]"},
 		{"negative study", service.AccountInput{Email: "a@example.org", Publish: []int64{1, -2}}, "publish[1]"},

@@ -19,6 +19,7 @@
 package service
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -30,10 +31,12 @@ import (
 	"github.com/hookshot/hookshot/internal/clock"
 )
 
-// Sealer seals and opens webhook credentials (internal/credential).
+// Sealer seals and opens webhook credentials and the studies' signing
+// keys (internal/credential).
 type Sealer interface {
 	Seal(c hookshot.Credentials) ([]byte, error)
 	Open(sealed []byte) (hookshot.Credentials, error)
+	SealPrivateKey(key ed25519.PrivateKey) ([]byte, error)
 }
 
 // Notifier is told when deliveries became due, so the engine starts them

@@ -22,6 +22,7 @@ var root = &hookshot.Principal{Name: "test", Admin: true}
 // fixture is every service over one real SQLite file, on a fake clock.
 type fixture struct {
 	store    *sqlite.Store
+	box      *credential.Box
 	clock    *clock.Fake
 	webhooks *service.Webhooks
 	events   *service.Events
@@ -53,6 +54,7 @@ func newFixture(t testing.TB) *fixture {
 	clk := clock.NewFake(start)
 	return &fixture{
 		store:    store,
+		box:      box,
 		clock:    clk,
 		webhooks: service.NewWebhooks(store, cat, box, nil, clk, service.WebhooksConfig{}),
 		events:   service.NewEvents(store, cat, nil, clk, service.EventsConfig{Schedule: []time.Duration{time.Minute}}),

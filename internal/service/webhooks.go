@@ -10,6 +10,7 @@ import (
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/catalog"
 	"github.com/hookshot/hookshot/internal/clock"
+	"github.com/hookshot/hookshot/webhook"
 )
 
 // AuthInput is a webhook's authentication as a caller writes it: the type,
@@ -36,9 +37,12 @@ func (a AuthInput) public() hookshot.Auth {
 // WebhookInput creates a webhook. A nil Auth means no authentication; a
 // nil Active means enabled.
 type WebhookInput struct {
-	Description  string
-	URL          string
-	Auth         *AuthInput
+	Description string
+	URL         string
+	Auth        *AuthInput
+	// Format is webhook.FormatActiGraph (also for "") or
+	// webhook.FormatStandard.
+	Format       string
 	Events       []string
 	EventOptions map[string]hookshot.EventOptions
 	Active       *bool
@@ -51,6 +55,7 @@ type WebhookPatch struct {
 	Description  *string
 	URL          *string
 	Auth         *AuthInput
+	Format       *string
 	Events       *[]string
 	EventOptions *map[string]hookshot.EventOptions
 	Active       *bool
@@ -124,28 +129,55 @@ func findWebhook(ctx context.Context, store hookshot.Store, studyID, id int64) (
 // p's doing. Bad input is EInvalid, with every problem named, and stores
 // nothing.
 func (s *Webhooks) Create(ctx context.Context, p *hookshot.Principal, studyID int64, in WebhookInput) (*hookshot.Webhook, error) {
+	w, _, err := s.CreateWithSecret(ctx, p, studyID, in)
+	return w, err
+}
+
+// CreateWithSecret is Create, and also returns the secret it generated,
+// if any: format standard with hmac authentication and no secret given
+// gets a new whsec_ secret, which the caller shows once, as it is never
+// shown again.
+func (s *Webhooks) CreateWithSecret(ctx context.Context, p *hookshot.Principal, studyID int64, in WebhookInput) (*hookshot.Webhook, string, error) {
 	if err := mayManage(p, studyID); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	auth := AuthInput{Type: hookshot.AuthNone}
 	if in.Auth != nil {
 		auth = *in.Auth
 	}
+	format := in.Format
+	if format == "" {
+		format = webhook.FormatActiGraph
+	}
+	generated := ""
+	if format == webhook.FormatStandard && auth.Type == hookshot.AuthHMAC && auth.Secret == "" {
+		generated = webhook.NewSecret()
+		auth.Secret = generated
+	}
 	var problems []hookshot.FieldError
 	problems = append(problems, checkDescription(in.Description)...)
 	problems = append(problems, s.checkURL("url", in.URL)...)
+	problems = append(problems, checkFormat(format)...)
 	problems = append(problems, s.checkAuth(auth, hookshot.Credentials{})...)
+	problems = append(problems, checkAuthFormat(auth.Type, format, auth.Secret, auth.Secret == generated)...)
+	problems = append(problems, checkAuthText(auth)...)
 	events, evProblems := s.checkEvents(in.Events, in.EventOptions)
 	problems = append(problems, evProblems...)
 	if len(problems) > 0 {
-		return nil, hookshot.Invalid("The webhook was not created: "+summary(problems), problems...)
+		return nil, "", hookshot.Invalid("The webhook was not created: "+summary(problems), problems...)
+	}
+	if auth.Type == hookshot.AuthEd25519 {
+		if _, err := s.ensureSigningKey(ctx, studyID); err != nil {
+			return nil, "", err
+		}
 	}
 	sealed, err := s.sealer.Seal(auth.credentials())
 	if err != nil {
-		return nil, fmt.Errorf("sealing credentials: %w", err)
+		return nil, "", fmt.Errorf("sealing credentials: %w", err)
 	}
 	t := s.clock.Now()
 	w := &hookshot.Webhook{
+		Format:            format,
 		StudyID:           studyID,
 		Description:       in.Description,
 		URL:               in.URL,
@@ -161,10 +193,10 @@ func (s *Webhooks) Create(ctx context.Context, p *hookshot.Principal, studyID in
 	d := s.validationDelivery(w)
 	e := s.entry(p, hookshot.AuditCreated, studyID, "webhook "+hookshot.AuditNewID, "events "+strings.Join(w.Events, ", "))
 	if err := s.store.CreateWebhook(ctx, w, d, e); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	notify(s.notifier)
-	return w, nil
+	return w, generated, nil
 }
 
 // Update applies a patch. A change of URL, authentication type or
@@ -190,19 +222,47 @@ func (s *Webhooks) Update(ctx context.Context, p *hookshot.Principal, studyID, i
 		revalidate = revalidate || *patch.URL != w.URL
 		w.URL = *patch.URL
 	}
-	if patch.Auth != nil {
-		stored, err := s.sealer.Open(w.SealedCredentials)
-		if err != nil {
-			return nil, fmt.Errorf("opening credentials of webhook %d: %w", w.ID, err)
+	format := w.Format
+	if patch.Format != nil {
+		format = *patch.Format
+		if format == "" {
+			format = webhook.FormatActiGraph
 		}
+		problems = append(problems, checkFormat(format)...)
+		// A receiver must be ready for the new format before it gets
+		// events in it.
+		revalidate = revalidate || format != w.Format
+		w.Format = format
+	}
+	stored, err := s.sealer.Open(w.SealedCredentials)
+	if err != nil {
+		return nil, fmt.Errorf("opening credentials of webhook %d: %w", w.ID, err)
+	}
+	if patch.Auth == nil && patch.Format != nil {
+		problems = append(problems, checkAuthFormat(w.Auth.Type, format, stored.Secret, false)...)
+	}
+	if patch.Auth != nil {
 		keep := hookshot.Credentials{}
 		if patch.Auth.Type == w.Auth.Type {
 			keep = stored
 		}
 		problems = append(problems, s.checkAuth(*patch.Auth, keep)...)
+		problems = append(problems, checkAuthText(*patch.Auth)...)
 		creds := mergeCredentials(patch.Auth.credentials(), keep)
+		problems = append(problems, checkAuthFormat(patch.Auth.Type, format, creds.Secret, false)...)
+		if creds.Secret == stored.Secret && patch.Auth.Type == w.Auth.Type {
+			// An edit that keeps the secret keeps a rotation's overlap.
+			creds.PreviousSecret = stored.PreviousSecret
+		} else {
+			w.PreviousSecretUntil = nil
+		}
 		if patch.Auth.public() != w.Auth || creds != stored {
 			revalidate = true
+		}
+		if len(problems) == 0 && patch.Auth.Type == hookshot.AuthEd25519 {
+			if _, err := s.ensureSigningKey(ctx, studyID); err != nil {
+				return nil, err
+			}
 		}
 		if len(problems) == 0 {
 			sealed, err := s.sealer.Seal(creds)
@@ -259,7 +319,7 @@ func (p WebhookPatch) fields() string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"description", p.Description != nil}, {"url", p.URL != nil}, {"auth", p.Auth != nil}, {"events", p.Events != nil}, {"event_options", p.EventOptions != nil}, {"active", p.Active != nil}} {
+	}{{"description", p.Description != nil}, {"url", p.URL != nil}, {"auth", p.Auth != nil}, {"format", p.Format != nil}, {"events", p.Events != nil}, {"event_options", p.EventOptions != nil}, {"active", p.Active != nil}} {
 		if f.set {
 			names = append(names, f.name)
 		}
@@ -357,8 +417,8 @@ func (s *Webhooks) checkURL(field, raw string) []hookshot.FieldError {
 	if raw == "" {
 		return bad("is required: the https:// address that receives the webhooks")
 	}
-	if len(raw) > maxURLLength {
-		return bad(fmt.Sprintf("is longer than %d characters", maxURLLength))
+	if tooLong := checkText(field, raw, maxURLLength); tooLong != nil {
+		return tooLong
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -426,6 +486,15 @@ func (s *Webhooks) checkAuth(a AuthInput, stored hookshot.Credentials) []hooksho
 		forbid("client_id", a.ClientID)
 		forbid("client_secret", a.ClientSecret)
 		forbid("scope", a.Scope)
+	case hookshot.AuthEd25519:
+		// Nothing is shared: the study's signing key signs.
+		forbid("username", a.Username)
+		forbid("password", a.Password)
+		forbid("secret", a.Secret)
+		forbid("token_url", a.TokenURL)
+		forbid("client_id", a.ClientID)
+		forbid("client_secret", a.ClientSecret)
+		forbid("scope", a.Scope)
 	case hookshot.AuthOAuth2:
 		if a.TokenURL == "" {
 			need("token_url", "", "", "the https:// address of the OAuth2 token endpoint")
@@ -438,9 +507,9 @@ func (s *Webhooks) checkAuth(a AuthInput, stored hookshot.Credentials) []hooksho
 		forbid("password", a.Password)
 		forbid("secret", a.Secret)
 	case "":
-		out = append(out, hookshot.FieldError{Field: "auth.type", Message: "is required: one of none, basic, hmac, oauth2"})
+		out = append(out, hookshot.FieldError{Field: "auth.type", Message: "is required: one of none, basic, hmac, oauth2, ed25519"})
 	default:
-		out = append(out, hookshot.FieldError{Field: "auth.type", Message: fmt.Sprintf("%q is not an authentication type; use one of none, basic, hmac, oauth2", a.Type)})
+		out = append(out, hookshot.FieldError{Field: "auth.type", Message: fmt.Sprintf("%q is not an authentication type; use one of none, basic, hmac, oauth2, ed25519", a.Type)})
 	}
 	return out
 }

@@ -15,7 +15,7 @@ import (
 
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
 	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
-	description`
+	description, format, previous_secret_until`
 
 // DeliveryColumns are the columns ScanDelivery reads, in its order.
 const DeliveryColumns = `id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
@@ -24,6 +24,7 @@ const DeliveryColumns = `id, webhook_id, study_id, event_id, event, status, atte
 // webhookJSON holds a webhook's JSON columns, encoded for writing.
 type webhookJSON struct {
 	auth, events, options string
+	format                string
 }
 
 // encodeWebhook encodes w's auth, events and event options. A nil slice or
@@ -42,7 +43,7 @@ func encodeWebhook(w *hookshot.Webhook) (webhookJSON, error) {
 	if err != nil {
 		return webhookJSON{}, fmt.Errorf("encoding event options: %w", err)
 	}
-	return webhookJSON{auth: string(auth), events: string(events), options: string(options)}, nil
+	return webhookJSON{auth: string(auth), events: string(events), options: string(options), format: w.Format}, nil
 }
 
 func (s *Store) scanWebhook(row Row) (*hookshot.Webhook, error) {
@@ -54,7 +55,7 @@ func (s *Store) scanWebhook(row Row) (*hookshot.Webhook, error) {
 	)
 	err := row.Scan(&w.ID, &w.StudyID, &w.URL, &auth, &w.SealedCredentials, &events, &options, &w.Active,
 		&status, &deliveryID, s.e.ScanNullTime(&w.Validation.CheckedAt), s.e.ScanTime(&w.CreatedAt), s.e.ScanTime(&w.UpdatedAt),
-		&w.Description)
+		&w.Description, &w.Format, s.e.ScanNullTime(&w.PreviousSecretUntil))
 	if err != nil {
 		return nil, err
 	}

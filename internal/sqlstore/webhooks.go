@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/webhook"
 )
 
 // CreateWebhook inserts w, validation when it is not nil, and e when it is
@@ -25,12 +26,13 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 		err := tx.QueryRow(ctx, `
 			INSERT INTO webhooks (study_id, url, auth, credentials, events, event_options, active,
 				validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
-				description)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				description, format, previous_secret_until)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			RETURNING id`,
 			w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), s.e.NullTime(w.Validation.CheckedAt),
 			s.e.Time(w.CreatedAt), s.e.Time(w.UpdatedAt), w.Description,
+			enc.format, s.e.NullTime(w.PreviousSecretUntil),
 		).Scan(&id)
 		if err != nil {
 			return 0, fmt.Errorf("inserting: %w", err)
@@ -56,6 +58,10 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 func prepareWebhook(w *hookshot.Webhook, validation *hookshot.Delivery) (webhookJSON, error) {
 	w.UpdatedAt = stamp(w.UpdatedAt)
 	w.Validation.CheckedAt = timestampPtr(w.Validation.CheckedAt)
+	w.PreviousSecretUntil = timestampPtr(w.PreviousSecretUntil)
+	if w.Format == "" {
+		w.Format = webhook.FormatActiGraph
+	}
 	if validation != nil {
 		w.Validation.DeliveryID = validation.ID
 	}
@@ -121,12 +127,12 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 				validation_status = CASE WHEN $13 THEN $9 ELSE validation_status END,
 				validation_delivery_id = CASE WHEN $13 THEN $10 ELSE validation_delivery_id END,
 				validation_checked_at = CASE WHEN $13 THEN $11 ELSE validation_checked_at END,
-				updated_at = $12, description = $14
+				updated_at = $12, description = $14, format = $15, previous_secret_until = $16
 			WHERE id = $1 AND study_id = $2
 			RETURNING created_at, validation_status, validation_delivery_id, validation_checked_at`,
 			w.ID, w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), s.e.NullTime(w.Validation.CheckedAt),
-			s.e.Time(w.UpdatedAt), validation != nil, w.Description,
+			s.e.Time(w.UpdatedAt), validation != nil, w.Description, enc.format, s.e.NullTime(w.PreviousSecretUntil),
 		).Scan(s.e.ScanTime(&createdAt), &status, &deliveryID, s.e.ScanNullTime(&checkedAt))
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("webhook %d of study %d: %w", w.ID, w.StudyID, hookshot.ErrNotFound)

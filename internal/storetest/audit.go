@@ -79,6 +79,9 @@ var auditedChanges = []auditedChange{
 		_, err := f.accounts().RevokeToken(f.ctx, a.ID, tok.ID, f.now, e)
 		return e.Target, err
 	}},
+	{"RotateSigningKey", func(f *fixture, e *hookshot.AuditEntry) (string, error) {
+		return e.Target, f.store.RotateSigningKey(f.ctx, f.newSigningKey(studyA, f.now), f.now, f.at(time.Hour), e)
+	}},
 }
 
 // newEntry is an audit entry of the suite, every field set but ID.

@@ -56,6 +56,19 @@ type auditFailure struct {
 type auditedCall = func(e *hookshot.AuditEntry) error
 
 var auditFailures = []auditFailure{
+	{"RotateSigningKey", func(f *fixture) (auditedCall, func()) {
+		old := f.newSigningKey(studyA, f.at(-time.Hour))
+		if _, err := f.store.EnsureSigningKey(f.ctx, old); err != nil {
+			f.t.Fatal(err)
+		}
+		change := func(e *hookshot.AuditEntry) error {
+			return f.store.RotateSigningKey(f.ctx, f.newSigningKey(studyA, f.now), f.now, f.at(time.Hour), e)
+		}
+		unchanged := func() {
+			f.wantKeys("SigningKeys after the failed rotation", f.signingKeys(studyA, f.at(2*time.Hour)), old)
+		}
+		return change, unchanged
+	}},
 	{"CreateWebhook", func(f *fixture) (auditedCall, func()) {
 		change := func(e *hookshot.AuditEntry) error {
 			w := f.newWebhook(studyA)

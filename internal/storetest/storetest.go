@@ -29,6 +29,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/webhook"
 )
 
 // Run runs the suite. newStore must return a fresh, empty, migrated store
@@ -56,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Audit", auditTests},
 		{"Audited", auditedTests},
 		{"Prune", pruneTests},
+		{"SigningKeys", signingKeyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -152,12 +154,16 @@ func (f *fixture) newWebhook(study int64) *hookshot.Webhook {
 			hookshot.EventUpload:                {Statuses: []string{"completed", "error"}},
 			hookshot.EventRawProcessingComplete: {},
 		},
-		Active:     true,
-		Validation: hookshot.Validation{Status: hookshot.ValidationPassed},
-		CreatedAt:  f.now,
-		UpdatedAt:  f.now,
+		Active:              true,
+		Validation:          hookshot.Validation{Status: hookshot.ValidationPassed},
+		Format:              webhook.FormatStandard,
+		PreviousSecretUntil: ptr(f.at(24 * time.Hour)),
+		CreatedAt:           f.now,
+		UpdatedAt:           f.now,
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // createWebhook creates a webhook of study, validated and active, after
 // applying edits.
@@ -459,6 +465,8 @@ func checkWebhook(t testing.TB, what string, got, want *hookshot.Webhook) {
 	d.check("Validation.Status", got.Validation.Status, want.Validation.Status)
 	d.check("Validation.DeliveryID", got.Validation.DeliveryID, want.Validation.DeliveryID)
 	d.check("Validation.CheckedAt", got.Validation.CheckedAt, want.Validation.CheckedAt)
+	d.check("Format", got.Format, want.Format)
+	d.check("PreviousSecretUntil", got.PreviousSecretUntil, want.PreviousSecretUntil)
 	d.check("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.check("UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 	d.report(t, what)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/webhook"
 )
 
 var webhookTests = []test{
@@ -79,7 +80,14 @@ func testWebhookEmptyFields(t *testing.T, f *fixture) {
 		w.EventOptions = nil
 		w.Active = false
 		w.Validation = hookshot.Validation{Status: hookshot.ValidationPending}
+		w.PreviousSecretUntil = nil
+		w.Format = ""
 	})
+	// The default format has one spelling: CreateWebhook names it in w
+	// too.
+	if w.Format != webhook.FormatActiGraph {
+		t.Errorf("CreateWebhook set Format %q for \"\", want %q", w.Format, webhook.FormatActiGraph)
+	}
 	checkWebhook(t, "Webhook", f.webhook(studyA, w.ID), w)
 }
 
@@ -163,6 +171,8 @@ func testUpdateWebhook(t *testing.T, f *fixture) {
 	w.Events = []string{hookshot.EventCP2DailyStatisticsComplete, hookshot.EventUpload}
 	w.EventOptions = map[string]hookshot.EventOptions{hookshot.EventUpload: {Statuses: []string{"error"}}}
 	w.Active = false
+	w.Format = webhook.FormatActiGraph
+	w.PreviousSecretUntil = ptr(f.at(90 * time.Second))
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationFailed, DeliveryID: newID(), CheckedAt: &checked}
 	w.CreatedAt = f.at(24 * time.Hour) // not saved
 	w.UpdatedAt = f.at(10 * time.Minute)
@@ -182,7 +192,7 @@ func testUpdateWebhook(t *testing.T, f *fixture) {
 	checkWebhook(t, "updated Webhook", f.webhook(studyA, w.ID), &want)
 
 	// Clearing fields saves them cleared.
-	w.SealedCredentials, w.EventOptions, w.Description = nil, nil, ""
+	w.SealedCredentials, w.EventOptions, w.Description, w.PreviousSecretUntil = nil, nil, "", nil
 	if err := f.store.UpdateWebhook(f.ctx, w, nil, nil); err != nil {
 		t.Fatalf("UpdateWebhook: %v", err)
 	}
