@@ -36,6 +36,7 @@ type Account struct {
 func (a *Account) Principal() *Principal {
 	return &Principal{
 		Name:       AccountActor(a.ID, a.Email),
+		AccountID:  a.ID,
 		Admin:      a.Admin,
 		PublishAll: a.PublishAll,
 		Publish:    append([]int64(nil), a.Publish...),
@@ -55,6 +56,42 @@ type Token struct {
 	// minute or so: it is not written on every request.
 	LastUsedAt *time.Time
 	CreatedAt  time.Time
+	// Roles, when not nil, narrows the token to these roles: it acts with
+	// those of them that its account holds at each request (Principal).
+	// Nil: all of its account's roles.
+	Roles *TokenRoles
+}
+
+// TokenRoles are the roles a token is narrowed to, in the shape of an
+// account's grants.
+type TokenRoles struct {
+	Admin      bool    `json:"admin"`
+	PublishAll bool    `json:"publish_all"`
+	Publish    []int64 `json:"publish"`
+	Manage     []int64 `json:"manage"`
+}
+
+// Principal returns the caller that a token of account a makes: the
+// account's roles, narrowed by the token's Roles when it has them, so a
+// token never acts with more than its account holds now.
+func (t *Token) Principal(a *Account) *Principal {
+	p := a.Principal()
+	r := t.Roles
+	if r == nil {
+		return p
+	}
+	out := &Principal{Name: p.Name, AccountID: p.AccountID, Admin: r.Admin && p.Admin, PublishAll: r.PublishAll && (p.Admin || p.PublishAll)}
+	for _, id := range r.Publish {
+		if p.CanPublish(id) {
+			out.Publish = append(out.Publish, id)
+		}
+	}
+	for _, id := range r.Manage {
+		if p.CanManage(id) {
+			out.Manage = append(out.Manage, id)
+		}
+	}
+	return out
 }
 
 // Usable reports whether the token may authenticate a request at now: it
@@ -84,6 +121,7 @@ const (
 	AuditEnabled   = "enabled"
 	AuditDisabled  = "disabled"
 	AuditResent    = "resent"
+	AuditTested    = "tested" // a test event was sent
 	AuditDeleted   = "deleted"
 	AuditRevoked   = "revoked"
 	AuditPassword  = "password_set"

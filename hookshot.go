@@ -150,7 +150,10 @@ type Event struct {
 	// request; receivers get these bytes unchanged.
 	Payload     []byte
 	TraceParent string // W3C traceparent passed on to receivers
-	CreatedAt   time.Time
+	// Test marks a test event (SPEC §15): the catalog's example, sent to
+	// one webhook on request, with the extra header <prefix>Test: true.
+	Test      bool
+	CreatedAt time.Time
 }
 
 // DeliveryStatus is where a delivery stands.

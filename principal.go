@@ -15,8 +15,12 @@ const (
 // Principal is who is calling: an admin, or an account holding grants.
 type Principal struct {
 	// Name identifies the caller in logs and the audit trail.
-	Name  string
-	Admin bool
+	Name string
+	// AccountID is the caller's account, whose tokens it may manage
+	// itself; 0 for callers without one (the operator's admin token, the
+	// CLI).
+	AccountID int64
+	Admin     bool
 	// PublishAll lets a publisher publish for every study; otherwise
 	// Publish lists the studies it may publish for.
 	PublishAll bool

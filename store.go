@@ -2,6 +2,7 @@ package hookshot
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -54,6 +55,12 @@ type Store interface {
 	// is answered instead, creating nothing (Publication.Replayed); a key
 	// reused with another RequestHash is ErrIdempotencyMismatch.
 	PublishEvent(ctx context.Context, ev *Event, deliveries []*Delivery, key *IdempotencyKey) (*Publication, error)
+	// PublishEvents publishes each item as PublishEvent would, all in one
+	// transaction: every event is stored (or answered under its key), or
+	// none is. The publications are in the items' order. A failing item,
+	// a key reused with another RequestHash included, fails the call with
+	// a *BatchItemError naming it (ErrIdempotencyMismatch wrapped).
+	PublishEvents(ctx context.Context, items []PublishItem) ([]*Publication, error)
 
 	// Delivery returns one delivery of a webhook with its attempts, oldest
 	// attempt first, or ErrNotFound.
@@ -119,6 +126,29 @@ type Publication struct {
 	Replayed   bool
 }
 
+// PublishItem is one event of a batch for PublishEvents.
+type PublishItem struct {
+	Event      *Event
+	Deliveries []*Delivery
+	Key        *IdempotencyKey // nil for none
+	// Audit, when not nil, is appended in the same transaction, unless
+	// the item was answered under its key or got no delivery.
+	Audit *AuditEntry
+}
+
+// BatchItemError says which item of a batch failed, and why.
+type BatchItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchItemError) Error() string {
+	return fmt.Sprintf("event %d of the batch: %v", e.Index, e.Err)
+}
+
+// Unwrap returns the item's error.
+func (e *BatchItemError) Unwrap() error { return e.Err }
+
 // DeliveryFilter selects a page of one webhook's deliveries.
 type DeliveryFilter struct {
 	WebhookID int64
@@ -178,6 +208,8 @@ type Job struct {
 	// Payload is the body to send: the event's payload, or for validation
 	// deliveries ValidationBody.
 	Payload []byte
+	// Test is set for deliveries of a test event (Event.Test).
+	Test bool
 }
 
 // Result is the outcome of one attempt, to be recorded.

@@ -40,6 +40,7 @@ type Config struct {
 	Retention          time.Duration
 	AuditRetention     time.Duration
 	PruneInterval      time.Duration
+	ListenExpiry       time.Duration
 	LogLevel           string
 	LogFormat          string
 
@@ -64,6 +65,7 @@ func defaultConfig() *Config {
 		Retention:          retention.DefaultRetention,
 		AuditRetention:     retention.DefaultAuditRetention,
 		PruneInterval:      retention.DefaultInterval,
+		ListenExpiry:       60 * time.Second,
 		LogLevel:           "info",
 		LogFormat:          "text",
 	}
@@ -121,6 +123,8 @@ var settings = []setting{
 		func(c *Config) flag.Value { return intValue[int]{&c.WebhookConcurrency} }},
 	{"poll-interval", "HOOKSHOT_POLL_INTERVAL", groupDelivery, "how often to look for due retries when nothing else wakes the workers", false,
 		func(c *Config) flag.Value { return (*durationValue)(&c.PollInterval) }},
+	{"listen-expiry", "HOOKSHOT_LISTEN_EXPIRY", groupDelivery, "how long a webhook of \"hookshot listen\" outlives its CLI's last poll before it is deleted", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.ListenExpiry) }},
 	{"lease", "HOOKSHOT_LEASE", groupDelivery, "how long a process holds a claimed delivery before others may take it over; 0 means twice the delivery timeout plus 30s", false,
 		func(c *Config) flag.Value { return (*durationValue)(&c.Lease) }},
 
@@ -264,6 +268,9 @@ func (c *Config) validate() []error {
 	}
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout", "%s is negative", c.ShutdownTimeout)
+	}
+	if c.ListenExpiry < time.Second {
+		bad("listen-expiry", "%s is shorter than 1s; hookshot listen polls a few times within it", c.ListenExpiry)
 	}
 	for name, n := range map[string]int64{"concurrency": int64(c.Concurrency), "webhook-concurrency": int64(c.WebhookConcurrency), "max-body": c.MaxBody} {
 		if n <= 0 {

@@ -25,6 +25,7 @@ func TestSubcommandHelp(t *testing.T) {
 		"HOOKSHOT_ADMIN_TOKEN":      "very-secret-token",
 		"HOOKSHOT_SECRET_KEY_FILE":  tokenFile,
 		"HOOKSHOT_RECEIVE_SECRET":   "receiver-secret",
+		"HOOKSHOT_TOKEN":            "listen-token-secret",
 		"HOOKSHOT_DATABASE":         "postgres://u:db-password@127.0.0.1/x",
 		"HOOKSHOT_ALLOW_HTTP":       "true",
 		"HOOKSHOT_DELIVERY_TIMEOUT": "1s",
@@ -50,6 +51,8 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"tokens", "list"}, []string{"email", "database"}, []string{"Token:", "Database:"}, nil},
 		{[]string{"tokens", "revoke"}, []string{"email", "id", "database"}, []string{"Token:", "Database:"}, []string{"--id int"}},
 		{[]string{"receive"}, []string{"addr", "tls-cert", "tls-key", "secret", "next-secret", "status"}, []string{"Listening:", "Answers:"}, []string{"--status int"}},
+		{[]string{"listen"}, []string{"server", "token", "study", "forward-to", "events", "forward-timeout"}, []string{"Server:", "Forwarding:"},
+			[]string{"--study int", "--forward-timeout duration"}},
 		{[]string{"version"}, nil, nil, nil},
 	}
 	covered := map[string]bool{}
@@ -97,7 +100,7 @@ func TestSubcommandHelp(t *testing.T) {
 					t.Fatalf("does not end with an example of %s:\n%s", name, help)
 				}
 			}
-			for _, s := range []string{"very-secret-token", "secret-from-a-file", "receiver-secret", "db-password"} {
+			for _, s := range []string{"very-secret-token", "secret-from-a-file", "receiver-secret", "db-password", "listen-token-secret"} {
 				if strings.Contains(help, s) {
 					t.Fatalf("prints a secret (%s):\n%s", s, help)
 				}

@@ -158,8 +158,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		engineCfg.Wakeups = ch
 	}
 	engine := delivery.New(store, engineCfg)
-	webhooks := service.NewWebhooks(store, cat, box, engine, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP})
-	events := service.NewEvents(store, cat, engine, clk, service.EventsConfig{Schedule: cfg.RetrySchedule, Registerer: registry})
+	// Deliveries that fall due wake the engine and the claims of
+	// hookshot listen alike; the relays service is made once webhooks is.
+	wake := &notifiers{engine}
+	webhooks := service.NewWebhooks(store, cat, box, wake, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP})
+	events := service.NewEvents(store, cat, wake, clk, service.EventsConfig{Schedule: cfg.RetrySchedule, Registerer: registry})
+	relays := service.NewRelays(webhooks, store, store, delivery.NewRelay(engineCfg), log.With("component", "listen"),
+		service.RelaysConfig{Expiry: cfg.ListenExpiry, Lease: engineCfg.Lease, Poll: cfg.PollInterval})
+	*wake = append(*wake, relays)
 	accounts := service.NewAccounts(store, clk)
 
 	// The operator's admin token, checked in memory, then account tokens.
@@ -167,7 +173,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.AdminToken == "" {
 		log.Info("HOOKSHOT_ADMIN_TOKEN is not set: only account tokens are accepted (see \"hookshot tokens create --help\")")
 	}
-	apiServices := api.Services{Webhooks: webhooks, Events: events, Accounts: accounts, Ready: store.Ready}
+	apiServices := api.Services{Webhooks: webhooks, Events: events, Accounts: accounts, Relays: relays, Ready: store.Ready}
 	handler := api.New(apiServices, auth, log.With("component", "api"), api.Options{
 		MaxBody:    cfg.MaxBody,
 		Metrics:    promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
@@ -175,7 +181,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Tracer:     tracer,
 	})
 
-	portalServices := portal.Services{Webhooks: webhooks, Events: events, Sessions: service.NewSessions(store, clk)}
+	portalServices := portal.Services{Webhooks: webhooks, Events: events, Sessions: service.NewSessions(store, clk), Accounts: accounts}
 	site, err := portal.New(portalServices, log.With("component", "portal"), portal.Options{TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return fmt.Errorf("loading the portal's templates: %w", err)
@@ -203,6 +209,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 	engine.Start()
 	pruner.Start()
+	relays.Start()
+	defer relays.Stop()
+	// Shutdown waits for requests in flight, and a listen poll waits up
+	// to 25s for a delivery: end the polls first.
+	srv.RegisterOnShutdown(relays.Stop)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "portal", portalURL(ln.Addr()), "database", databaseKind(cfg.Database), "owner", engineCfg.Owner)
@@ -244,12 +255,22 @@ func routes(apiHandler, portalHandler http.Handler) http.Handler {
 	return mux
 }
 
+// notifiers tells each of its members that deliveries are due.
+type notifiers []service.Notifier
+
+func (ns *notifiers) Notify() {
+	for _, n := range *ns {
+		n.Notify()
+	}
+}
+
 // fullStore is what both stores are: the webhooks and deliveries half and
 // the accounts half, over one database.
 type fullStore interface {
 	hookshot.Store
 	hookshot.AccountStore
 	hookshot.Pruner
+	hookshot.RelayStore
 	hookshot.BacklogReader
 	// Ready probes reads and writes, for /readyz (sqlstore.Store.Ready).
 	Ready(ctx context.Context) error

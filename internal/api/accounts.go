@@ -166,19 +166,57 @@ type tokenJSON struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	CreatedAt  time.Time  `json:"created_at"`
+	// Roles is null for a token with all of its account's roles.
+	Roles *tokenRolesJSON `json:"roles"`
+}
+
+type tokenRolesJSON struct {
+	Admin      bool    `json:"admin"`
+	PublishAll bool    `json:"publish_all"`
+	Publish    []int64 `json:"publish"`
+	Manage     []int64 `json:"manage"`
 }
 
 func renderToken(t *hookshot.Token) tokenJSON {
-	return tokenJSON{ID: t.ID, AccountID: t.AccountID, Name: t.Name, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
+	out := tokenJSON{ID: t.ID, AccountID: t.AccountID, Name: t.Name, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
 		LastUsedAt: t.LastUsedAt, CreatedAt: t.CreatedAt}
+	if r := t.Roles; r != nil {
+		out.Roles = &tokenRolesJSON{Admin: r.Admin, PublishAll: r.PublishAll, Publish: r.Publish, Manage: r.Manage}
+		if out.Roles.Publish == nil {
+			out.Roles.Publish = []int64{}
+		}
+		if out.Roles.Manage == nil {
+			out.Roles.Manage = []int64{}
+		}
+	}
+	return out
 }
 
 // tokenRequest creates a token. It expires at expires_at, or after
 // expires_in (a Go duration such as "720h"), or never.
+//
+// roles, when given, narrows the token to some of the roles that its
+// account (and, for /v1/me/tokens, the caller) holds.
 type tokenRequest struct {
-	Name      string     `json:"name"`
-	ExpiresAt *time.Time `json:"expires_at"`
-	ExpiresIn string     `json:"expires_in"`
+	Name      string          `json:"name"`
+	ExpiresAt *time.Time      `json:"expires_at"`
+	ExpiresIn string          `json:"expires_in"`
+	Roles     *tokenRolesJSON `json:"roles"`
+}
+
+func (req tokenRequest) input() (service.TokenInput, error) {
+	in := service.TokenInput{Name: req.Name, ExpiresAt: req.ExpiresAt}
+	if r := req.Roles; r != nil {
+		in.Roles = &hookshot.TokenRoles{Admin: r.Admin, PublishAll: r.PublishAll, Publish: r.Publish, Manage: r.Manage}
+	}
+	if req.ExpiresIn != "" {
+		d, err := time.ParseDuration(req.ExpiresIn)
+		if err != nil || d <= 0 {
+			return in, hookshot.Invalid("expires_in must be a positive duration such as 720h.", hookshot.FieldError{Field: "expires_in", Message: "must be a positive duration such as 720h"})
+		}
+		in.ExpiresIn = d
+	}
+	return in, nil
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
@@ -208,14 +246,10 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *hookshot
 		s.problem(w, r, err)
 		return
 	}
-	in := service.TokenInput{Name: req.Name, ExpiresAt: req.ExpiresAt}
-	if req.ExpiresIn != "" {
-		d, err := time.ParseDuration(req.ExpiresIn)
-		if err != nil || d <= 0 {
-			s.problem(w, r, hookshot.Invalid("expires_in must be a positive duration such as 720h.", hookshot.FieldError{Field: "expires_in", Message: "must be a positive duration such as 720h"}))
-			return
-		}
-		in.ExpiresIn = d
+	in, err := req.input()
+	if err != nil {
+		s.problem(w, r, err)
+		return
 	}
 	tok, secret, err := s.svc.Accounts.CreateToken(r.Context(), p, id, in)
 	if err != nil {

@@ -78,6 +78,8 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Accounts *service.Accounts
+	// Relays serves hookshot listen (listen.go).
+	Relays *service.Relays
 	// Ready reports whether the database accepts reads and writes now
 	// (GET /readyz answers 503 while it does not).
 	Ready func(context.Context) error
@@ -132,6 +134,14 @@ func (s *Server) routes() {
 		[]string{"status", "event", "id", "event_id", "since", "until", "cursor", "limit"}, s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.listenRoutes()
+
+	// Integrators (SPEC §15, §17).
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/test", s.sendTestEvent)
+	s.handleLimit("POST /v1/studies/{study}/events/batch", s.serverSpan("POST /v1/studies/{study}/events/batch", s.publishBatch), batchBodyFactor*s.opts.MaxBody)
+	s.handleList("GET /v1/me/tokens", nil, s.listMyTokens)
+	s.handle("POST /v1/me/tokens", s.createMyToken)
+	s.handle("DELETE /v1/me/tokens/{token}", s.revokeMyToken)
 
 	// Administration: the Accounts service lets only admins in.
 	s.handleList("GET /v1/accounts", nil, s.listAccounts)
@@ -155,6 +165,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *hookshot.Princi
 // handle registers an authenticated route. What the caller may do there
 // is for the service to say.
 func (s *Server) handle(pattern string, h handlerFunc) {
+	s.handleLimit(pattern, h, s.opts.MaxBody)
+}
+
+// handleLimit is handle with its own bound on the request body.
+func (s *Server) handleLimit(pattern string, h handlerFunc, maxBody int64) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
@@ -166,7 +181,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			s.problem(w, r, err)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h(w, r, p)
 	})
 }

@@ -52,14 +52,18 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *hookshot.Pri
 	annotate(r, attribute.String("hookshot.event.id", pub.Event.ID), attribute.String("hookshot.event.type", pub.Event.Type),
 		attribute.Int64("hookshot.study.id", study), attribute.Int("hookshot.deliveries", len(pub.Deliveries)),
 		attribute.Bool("hookshot.idempotent_replay", pub.Replayed))
+	if pub.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeJSON(w, http.StatusAccepted, renderPublication(pub))
+}
+
+func renderPublication(pub *hookshot.Publication) publishResponse {
 	out := publishResponse{ID: pub.Event.ID, Type: pub.Event.Type, Deliveries: make([]publishDelivery, len(pub.Deliveries))}
 	for i, d := range pub.Deliveries {
 		out.Deliveries[i] = publishDelivery{ID: d.ID, WebhookID: d.WebhookID}
 	}
-	if pub.Replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	writeJSON(w, http.StatusAccepted, out)
+	return out
 }
 
 func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {

@@ -60,6 +60,9 @@ type EventType struct {
 	// Options are the subscription options the type accepts; never nil, so
 	// the API shows [] rather than null.
 	Options []Option `json:"options"`
+	// Example is an example payload, as compact JSON: the one test events
+	// send (for upload, the completed one).
+	Example json.RawMessage `json:"example"`
 }
 
 // Info is what the delivery engine needs to route a validated event.
@@ -107,6 +110,8 @@ type entry struct {
 type Catalog struct {
 	entries []*entry
 	byName  map[string]*entry
+	// examples are the example payloads by file name (exampleFile).
+	examples map[string][]byte
 }
 
 // schemaBase is where the compiler files the embedded schemas. The name
@@ -135,6 +140,9 @@ func New() (*Catalog, error) {
 		}
 		cat.entries = append(cat.entries, e)
 		cat.byName[d.name] = e
+	}
+	if err := cat.loadExamples(); err != nil {
+		return nil, err
 	}
 	return cat, nil
 }
@@ -207,6 +215,7 @@ func (c *Catalog) Lookup(name string) (EventType, bool) {
 
 func (t EventType) clone() EventType {
 	t.Schema = slices.Clone(t.Schema)
+	t.Example = slices.Clone(t.Example)
 	opts := make([]Option, len(t.Options))
 	for i, o := range t.Options {
 		o.Values = slices.Clone(o.Values)

@@ -82,7 +82,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	var at phases
 	ctx = at.trace(ctx)
 
-	header := s.headers(d, w, body)
+	header := s.headers(job)
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		// The attempt's own span, so that the receiver's spans are its
 		// children (SPEC §18).
@@ -192,7 +192,8 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	return att, v.as(statusClass(resp.StatusCode))
 }
 
-func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte) http.Header {
+func (s *sender) headers(job *hookshot.Job) http.Header {
+	d, w := job.Delivery, job.Webhook
 	p := s.wire.HeaderPrefix
 	// Keys are set directly, not through Header.Set, so they go out spelt
 	// as documented (X-ActiGraph-…, not X-Actigraph-…).
@@ -209,6 +210,9 @@ func (s *sender) headers(d *hookshot.Delivery, w *hookshot.Webhook, body []byte)
 	}
 	if d.Event == hookshot.EventValidation {
 		h[p+"Hook-Secret"] = []string{d.ValidationCode}
+	}
+	if job.Test {
+		h[p+"Test"] = []string{"true"}
 	}
 	return h
 }

@@ -37,6 +37,8 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Sessions *service.Sessions
+	// Accounts serves the account's own API tokens.
+	Accounts *service.Accounts
 }
 
 // Server is the portal's http.Handler.
@@ -107,6 +109,11 @@ func (s *Server) routes() {
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/rotate-signing-key", s.rotateSigningKey)
 	s.handleStudy("GET /studies/{study}/webhooks/{id}/deliveries/{delivery}", s.showDelivery)
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.handleStudy("POST /studies/{study}/webhooks/{id}/test", s.sendTestEvent)
+	s.handle("GET /catalog", s.showCatalog)
+	s.handle("GET /tokens", s.showTokens)
+	s.handle("POST /tokens", s.createToken)
+	s.handle("POST /tokens/{token}/revoke", s.revokeToken)
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, nil, http.StatusNotFound, "There is no page at this address.")
@@ -255,19 +262,21 @@ func redirect(w http.ResponseWriter, r *http.Request, path, notice string) {
 // notices are the messages a redirect may ask a page to show; only these
 // keys are accepted, so a link cannot make the portal say anything else.
 var notices = map[string]string{
-	"created":     "The webhook was created. A validation request is on its way to the receiver.",
-	"saved":       "The webhook was saved.",
-	"revalidate":  "The webhook was saved. Its receiver changed, so a new validation request is on its way.",
-	"validating":  "A validation request is on its way to the receiver.",
-	"enabled":     "The webhook is enabled.",
-	"disabled":    "The webhook is disabled: it gets no new events until it is enabled again.",
-	"deleted":     "The webhook was deleted.",
-	"resent":      "The delivery was queued to be sent again.",
-	"rotated":     "The secret was replaced. The old one keeps signing until the overlap ends.",
-	"key-rotated": "The study has a new signing key. The old one keeps signing, and stays in the JWKS, until the overlap ends.",
-	"signed-out":  "You are signed out.",
-	"expired":     "Your session has ended; sign in again.",
-	"in-progress": "That delivery is still in progress; it can be resent once it has succeeded or failed.",
+	"created":       "The webhook was created. A validation request is on its way to the receiver.",
+	"saved":         "The webhook was saved.",
+	"revalidate":    "The webhook was saved. Its receiver changed, so a new validation request is on its way.",
+	"validating":    "A validation request is on its way to the receiver.",
+	"enabled":       "The webhook is enabled.",
+	"disabled":      "The webhook is disabled: it gets no new events until it is enabled again.",
+	"deleted":       "The webhook was deleted.",
+	"resent":        "The delivery was queued to be sent again.",
+	"rotated":       "The secret was replaced. The old one keeps signing until the overlap ends.",
+	"key-rotated":   "The study has a new signing key. The old one keeps signing, and stays in the JWKS, until the overlap ends.",
+	"signed-out":    "You are signed out.",
+	"expired":       "Your session has ended; sign in again.",
+	"in-progress":   "That delivery is still in progress; it can be resent once it has succeeded or failed.",
+	"test-sent":     "A test event is on its way to the receiver; it appears below as a delivery.",
+	"token-revoked": "The token was revoked: it stops working at once.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("notice")] }

@@ -100,8 +100,9 @@ func newEnvWith(t *testing.T, opts portal.Options) *env {
 		Webhooks: service.NewWebhooks(store, cat, box, noNotifier{}, clk, service.WebhooksConfig{AllowHTTP: false}),
 		Events:   service.NewEvents(store, cat, noNotifier{}, clk, service.EventsConfig{Schedule: []time.Duration{time.Minute}}),
 		Sessions: service.NewSessions(store, clk),
+		Accounts: service.NewAccounts(store, clk),
 	}
-	accounts := service.NewAccounts(store, clk)
+	accounts := svc.Accounts
 	if _, err := accounts.Create(ctx, admin, service.AccountInput{Email: managerEmail, Password: managerPassword, Manage: []int64{study}}); err != nil {
 		t.Fatal(err)
 	}

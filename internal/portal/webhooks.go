@@ -228,6 +228,8 @@ type detailsData struct {
 	// progress); the page's script polls it and reloads when it changes.
 	State string
 	Busy  bool
+	// TestTypes are the event types a test event may be sent of.
+	TestTypes []string
 	// Filter is the deliveries' filter form; the page links keep it.
 	Filter     listFilter
 	Types      []catalog.EventType
@@ -310,6 +312,9 @@ func (s *Server) details(r *http.Request, sess *session, hook *hookshot.Webhook,
 		return nil, err
 	}
 	d := &detailsData{Webhook: hook, Deliveries: make([]deliveryView, len(list)), Older: next, FoundEvent: foundEvent}
+	for _, t := range s.svc.Events.Catalog().Types() {
+		d.TestTypes = append(d.TestTypes, t.Name)
+	}
 	for i, del := range list {
 		d.Deliveries[i] = deliveryView{Delivery: del}
 	}

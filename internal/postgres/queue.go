@@ -15,11 +15,13 @@ import (
 // row out of the due set without a separate "running" state: if its owner
 // dies, the row simply becomes due again. RETURNING sees the new due
 // time, so the old one comes back as an extra column, to hand the jobs out
-// oldest due first.
+// oldest due first. Relays (webhooks of `hookshot listen`) are skipped:
+// their CLI claims their deliveries.
 var claimSQL = `
 	WITH due AS (
 		SELECT id, next_attempt_at FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= $3 AND NOT (webhook_id = ANY($4))
+			AND webhook_id NOT IN (SELECT webhook_id FROM relays)
 		ORDER BY next_attempt_at
 		LIMIT $5
 		FOR UPDATE SKIP LOCKED

@@ -59,6 +59,9 @@ type TokenInput struct {
 	Name      string
 	ExpiresAt *time.Time
 	ExpiresIn time.Duration
+	// Roles, when not nil, narrows the token to some of the roles its
+	// account holds (see hookshot.Token.Roles).
+	Roles *hookshot.TokenRoles
 }
 
 // AuditQuery selects a page of the audit trail.
@@ -108,7 +111,7 @@ func (s *Accounts) Authenticate(ctx context.Context, token string) (*hookshot.Pr
 		// Best effort: a failed write must not refuse a valid token.
 		_ = s.accounts.TouchToken(ctx, tok.ID, t)
 	}
-	return acc.Principal(), nil
+	return tok.Principal(acc), nil
 }
 
 // hashToken is what the store keeps of a token: tokens are 256 random
@@ -280,6 +283,13 @@ func (s *Accounts) CreateToken(ctx context.Context, p *hookshot.Principal, accou
 	if err := mayAdminister(p); err != nil {
 		return nil, "", err
 	}
+	return s.createToken(ctx, p, accountID, in, nil)
+}
+
+// createToken is CreateToken for a caller already checked.
+// The token's Roles must lie within bound, or within the account's roles
+// when bound is nil.
+func (s *Accounts) createToken(ctx context.Context, p *hookshot.Principal, accountID int64, in TokenInput, bound *hookshot.Principal) (*hookshot.Token, string, error) {
 	t := s.clock.Now()
 	switch {
 	case in.ExpiresIn != 0 && in.ExpiresAt != nil:
@@ -301,18 +311,36 @@ func (s *Accounts) CreateToken(ctx context.Context, p *hookshot.Principal, accou
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(t) {
 		problems = append(problems, hookshot.FieldError{Field: "expires_at", Message: "must be in the future"})
 	}
+	if in.Roles != nil {
+		var pr []hookshot.FieldError
+		roles := *in.Roles
+		roles.Publish, pr = checkStudies("roles.publish", roles.Publish)
+		problems = append(problems, pr...)
+		roles.Manage, pr = checkStudies("roles.manage", roles.Manage)
+		problems = append(problems, pr...)
+		in.Roles = &roles
+	}
 	if len(problems) > 0 {
 		return nil, "", hookshot.Invalid("The token was not created: "+summary(problems), problems...)
 	}
-	if _, err := s.account(ctx, accountID); err != nil {
+	acc, err := s.account(ctx, accountID)
+	if err != nil {
 		return nil, "", err
+	}
+	if bound == nil {
+		bound = acc.Principal()
+	}
+	if in.Roles != nil {
+		if err := withinRoles(*in.Roles, bound); err != nil {
+			return nil, "", err
+		}
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, "", fmt.Errorf("reading random token: %w", err)
 	}
 	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	tok := &hookshot.Token{AccountID: accountID, Name: name, CreatedAt: t}
+	tok := &hookshot.Token{AccountID: accountID, Name: name, CreatedAt: t, Roles: in.Roles}
 	if in.ExpiresAt != nil {
 		e := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		tok.ExpiresAt = &e
@@ -320,6 +348,9 @@ func (s *Accounts) CreateToken(ctx context.Context, p *hookshot.Principal, accou
 	detail := "name " + strconv.Quote(name)
 	if tok.ExpiresAt != nil {
 		detail += "; expires " + tok.ExpiresAt.Format(time.RFC3339)
+	}
+	if r := tok.Roles; r != nil {
+		detail += fmt.Sprintf("; roles admin=%t publish_all=%t publish=%v manage=%v", r.Admin, r.PublishAll, studies(r.Publish), studies(r.Manage))
 	}
 	e := s.entry(p, hookshot.AuditCreated, 0, tokenTarget(accountID, hookshot.AuditNewID), detail)
 	if err := s.accounts.CreateToken(ctx, tok, hashToken(secret), e); err != nil {
@@ -346,6 +377,11 @@ func (s *Accounts) RevokeToken(ctx context.Context, p *hookshot.Principal, accou
 	if err := mayAdminister(p); err != nil {
 		return nil, err
 	}
+	return s.revokeToken(ctx, p, accountID, id)
+}
+
+// revokeToken is RevokeToken for a caller already checked.
+func (s *Accounts) revokeToken(ctx context.Context, p *hookshot.Principal, accountID, id int64) (*hookshot.Token, error) {
 	// The entry, which goes in with the change, names the token; tokens
 	// are never renamed.
 	tokens, err := s.accounts.Tokens(ctx, accountID)

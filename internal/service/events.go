@@ -90,6 +90,35 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 	if err := mayPublish(p, studyID); err != nil {
 		return nil, err
 	}
+	webhooks, err := s.store.Webhooks(ctx, studyID)
+	if err != nil {
+		return nil, err
+	}
+	item, err := s.prepare(studyID, in, webhooks, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	ev, deliveries, key := item.Event, item.Deliveries, item.Key
+	pub, err := s.store.PublishEvent(ctx, ev, deliveries, key)
+	if errors.Is(err, hookshot.ErrIdempotencyMismatch) {
+		return nil, hookshot.Errorf(hookshot.EConflict, "The Idempotency-Key %q was used within the last %s for a different event; use a new key for a new event.", in.IdempotencyKey, s.cfg.IdempotencyWindow)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !pub.Replayed {
+		s.published.WithLabelValues(ev.Type).Inc()
+		if len(pub.Deliveries) > 0 {
+			notify(s.notifier)
+		}
+	}
+	return pub, nil
+}
+
+// prepare checks one event against its schema and the study, and builds
+// it with one delivery for each of webhooks that receives it, created at
+// t, and its idempotency key. Bad input is EInvalid.
+func (s *Events) prepare(studyID int64, in PublishInput, webhooks []*hookshot.Webhook, t time.Time) (hookshot.PublishItem, error) {
 	var problems []hookshot.FieldError
 	if in.Type == "" {
 		problems = append(problems, hookshot.FieldError{Field: "type", Message: "is required: the event type, e.g. upload"})
@@ -98,21 +127,16 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 		problems = append(problems, hookshot.FieldError{Field: "payload", Message: "is required: the event's JSON object"})
 	}
 	if len(problems) > 0 {
-		return nil, hookshot.Invalid("The event was not published: the body needs both type and payload.", problems...)
+		return hookshot.PublishItem{}, hookshot.Invalid("The event was not published: the body needs both type and payload.", problems...)
 	}
 	if len(in.IdempotencyKey) > maxIdempotencyKey || strings.IndexFunc(in.IdempotencyKey, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return nil, hookshot.Invalid("The Idempotency-Key header must be at most 255 printable characters.",
+		return hookshot.PublishItem{}, hookshot.Invalid("The Idempotency-Key header must be at most 255 printable characters.",
 			hookshot.FieldError{Field: "Idempotency-Key", Message: "must be at most 255 printable characters"})
 	}
 	info, err := s.catalog.Validate(in.Type, studyID, in.Payload)
 	if err != nil {
-		return nil, err
+		return hookshot.PublishItem{}, err
 	}
-	webhooks, err := s.store.Webhooks(ctx, studyID)
-	if err != nil {
-		return nil, err
-	}
-	t := s.clock.Now()
 	trace := in.TraceParent
 	if !validTraceParent(trace) {
 		trace = newTraceParent()
@@ -153,20 +177,7 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 			NotBefore:   t.Add(-s.cfg.IdempotencyWindow),
 		}
 	}
-	pub, err := s.store.PublishEvent(ctx, ev, deliveries, key)
-	if errors.Is(err, hookshot.ErrIdempotencyMismatch) {
-		return nil, hookshot.Errorf(hookshot.EConflict, "The Idempotency-Key %q was used within the last %s for a different event; use a new key for a new event.", in.IdempotencyKey, s.cfg.IdempotencyWindow)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !pub.Replayed {
-		s.published.WithLabelValues(ev.Type).Inc()
-		if len(pub.Deliveries) > 0 {
-			notify(s.notifier)
-		}
-	}
-	return pub, nil
+	return hookshot.PublishItem{Event: ev, Deliveries: deliveries, Key: key}, nil
 }
 
 func validTraceParent(tp string) bool {

@@ -20,11 +20,13 @@ const (
 	// so the scan never walks past them. The select and the update are two
 	// statements, not one UPDATE ... RETURNING, because RETURNING sees the
 	// new due time, and jobs are handed out in the order of the old one;
-	// the write transaction holds the lock between them.
+	// the write transaction holds the lock between them. Relays (webhooks
+	// of `hookshot listen`) are skipped: their CLI claims their deliveries.
 	claimSelectSQL = `
 		SELECT ` + sqlstore.DeliveryColumns + `, rowid FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= ?1
 			AND webhook_id NOT IN (SELECT value FROM json_each(?2))
+			AND webhook_id NOT IN (SELECT webhook_id FROM relays)
 		ORDER BY next_attempt_at
 		LIMIT ?3`
 	// claimUpdateSQL leases the selected rows: moving next_attempt_at to

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -16,7 +17,7 @@ const accountColumns = `id, email, password_hash, admin, publish_all, publish, m
 // reading an account beside the token or session that names it.
 var joinedAccountColumns = Qualified("a", accountColumns)
 
-const tokenColumns = `id, account_id, name, expires_at, revoked_at, last_used_at, created_at`
+const tokenColumns = `id, account_id, name, expires_at, revoked_at, last_used_at, created_at, roles`
 
 func (s *Store) scanAccount(row Row, extra ...any) (*hookshot.Account, error) {
 	var (
@@ -38,15 +39,45 @@ func (s *Store) scanAccount(row Row, extra ...any) (*hookshot.Account, error) {
 	return &a, nil
 }
 
-// tokenDest are the Scan destinations of tokenColumns, into t.
-func (s *Store) tokenDest(t *hookshot.Token) []any {
+// tokenDest are the Scan destinations of tokenColumns, into t and, for
+// the roles' JSON, into roles (see decodeRoles).
+func (s *Store) tokenDest(t *hookshot.Token, roles *[]byte) []any {
 	return []any{&t.ID, &t.AccountID, &t.Name, s.e.ScanNullTime(&t.ExpiresAt), s.e.ScanNullTime(&t.RevokedAt),
-		s.e.ScanNullTime(&t.LastUsedAt), s.e.ScanTime(&t.CreatedAt)}
+		s.e.ScanNullTime(&t.LastUsedAt), s.e.ScanTime(&t.CreatedAt), roles}
+}
+
+// decodeRoles sets t.Roles from the roles column: NULL is nil, all of the
+// account's roles.
+func decodeRoles(t *hookshot.Token, raw []byte) error {
+	if raw == nil {
+		return nil
+	}
+	t.Roles = &hookshot.TokenRoles{}
+	if err := json.Unmarshal(raw, t.Roles); err != nil {
+		return fmt.Errorf("token %d: decoding roles: %w", t.ID, err)
+	}
+	return nil
+}
+
+// encodeRoles is the roles column's value: NULL for nil.
+func encodeRoles(r *hookshot.TokenRoles) (any, error) {
+	if r == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encoding token roles: %w", err)
+	}
+	return string(b), nil
 }
 
 func (s *Store) scanToken(row Row) (*hookshot.Token, error) {
 	var t hookshot.Token
-	if err := row.Scan(s.tokenDest(&t)...); err != nil {
+	var roles []byte
+	if err := row.Scan(s.tokenDest(&t, &roles)...); err != nil {
+		return nil, err
+	}
+	if err := decodeRoles(&t, roles); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -185,14 +216,18 @@ func (s *Store) changeOne(ctx context.Context, e *hookshot.AuditEntry, what stri
 func (s *Store) CreateToken(ctx context.Context, t *hookshot.Token, hash []byte, e *hookshot.AuditEntry) error {
 	t.CreatedAt = stamp(t.CreatedAt)
 	t.ExpiresAt, t.RevokedAt, t.LastUsedAt = timestampPtr(t.ExpiresAt), timestampPtr(t.RevokedAt), timestampPtr(t.LastUsedAt)
+	roles, err := encodeRoles(t.Roles)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
 	var id int64
-	err := s.change(ctx, e, func(tx Querier) (int64, error) {
+	err = s.change(ctx, e, func(tx Querier) (int64, error) {
 		err := tx.QueryRow(ctx, `
-			INSERT INTO tokens (account_id, name, hash, expires_at, revoked_at, last_used_at, created_at)
-			SELECT id, $2, $3, $4, $5, $6, $7 FROM accounts WHERE id = $1
+			INSERT INTO tokens (account_id, name, hash, expires_at, revoked_at, last_used_at, created_at, roles)
+			SELECT id, $2, $3, $4, $5, $6, $7, $8 FROM accounts WHERE id = $1
 			RETURNING id`,
 			t.AccountID, t.Name, hash, s.e.NullTime(t.ExpiresAt), s.e.NullTime(t.RevokedAt), s.e.NullTime(t.LastUsedAt),
-			s.e.Time(t.CreatedAt)).Scan(&id)
+			s.e.Time(t.CreatedAt), roles).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("account %d: %w", t.AccountID, hookshot.ErrNotFound)
 		}
@@ -209,9 +244,13 @@ func (s *Store) CreateToken(ctx context.Context, t *hookshot.Token, hash []byte,
 // ErrNotFound.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*hookshot.Token, *hookshot.Account, error) {
 	var t hookshot.Token
+	var roles []byte
 	a, err := s.scanAccount(s.e.Reader().QueryRow(ctx, `
 		SELECT `+joinedAccountColumns+`, `+Qualified("t", tokenColumns)+`
-		FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = $1`, hash), s.tokenDest(&t)...)
+		FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = $1`, hash), s.tokenDest(&t, &roles)...)
+	if err == nil {
+		err = decodeRoles(&t, roles)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("token: %w", hookshot.ErrNotFound)
 	}

@@ -24,44 +24,49 @@ import (
 // times are normalised, a zero one filled with the current time, and each
 // delivery's EventID is set to ev.ID.
 func (s *Store) PublishEvent(ctx context.Context, ev *hookshot.Event, deliveries []*hookshot.Delivery, key *hookshot.IdempotencyKey) (*hookshot.Publication, error) {
-	ev.CreatedAt = stamp(ev.CreatedAt)
-	for _, d := range deliveries {
-		d.EventID = ev.ID
-	}
 	var pub *hookshot.Publication
 	err := s.e.WriteTx(ctx, func(tx Querier) error {
-		if key != nil {
-			var claimed bool
-			var err error
-			pub, claimed, err = s.claimKey(ctx, tx, ev, key)
-			if err != nil || !claimed {
-				return err
-			}
-		}
-		payload := ev.Payload
-		if payload == nil {
-			payload = []byte{} // a nil []byte would be NULL in a NOT NULL column
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO events (id, study_id, type, payload, trace_parent, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
-			ev.ID, ev.StudyID, ev.Type, payload, ev.TraceParent, s.e.Time(ev.CreatedAt)); err != nil {
-			return fmt.Errorf("inserting event: %w", err)
-		}
-		inserted, err := s.insertDeliveries(ctx, tx, deliveries)
-		if err != nil {
+		var err error
+		pub, err = s.publishInTx(ctx, tx, ev, deliveries, key)
+		if err != nil || pub.Replayed || len(pub.Deliveries) == 0 {
 			return err
 		}
-		pub = &hookshot.Publication{Event: ev, Deliveries: inserted}
-		if len(inserted) > 0 {
-			return s.e.DeliveriesDue(ctx, tx)
-		}
-		return nil
+		return s.e.DeliveriesDue(ctx, tx)
 	})
 	if err != nil {
 		return nil, s.fail(err, "publishing event %s", ev.ID)
 	}
 	return pub, nil
+}
+
+// publishInTx is PublishEvent inside a write transaction that the caller
+// began and wakes the other processes after.
+func (s *Store) publishInTx(ctx context.Context, tx Querier, ev *hookshot.Event, deliveries []*hookshot.Delivery, key *hookshot.IdempotencyKey) (*hookshot.Publication, error) {
+	ev.CreatedAt = stamp(ev.CreatedAt)
+	for _, d := range deliveries {
+		d.EventID = ev.ID
+	}
+	if key != nil {
+		pub, claimed, err := s.claimKey(ctx, tx, ev, key)
+		if err != nil || !claimed {
+			return pub, err
+		}
+	}
+	payload := ev.Payload
+	if payload == nil {
+		payload = []byte{} // a nil []byte would be NULL in a NOT NULL column
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO events (id, study_id, type, payload, trace_parent, test, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ev.ID, ev.StudyID, ev.Type, payload, ev.TraceParent, ev.Test, s.e.Time(ev.CreatedAt)); err != nil {
+		return nil, fmt.Errorf("inserting event: %w", err)
+	}
+	inserted, err := s.insertDeliveries(ctx, tx, deliveries)
+	if err != nil {
+		return nil, err
+	}
+	return &hookshot.Publication{Event: ev, Deliveries: inserted}, nil
 }
 
 // claimKey takes the idempotency key for ev. It reports claimed when this

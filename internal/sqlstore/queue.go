@@ -67,13 +67,16 @@ func (s *Store) jobs(ctx context.Context, tx Querier, claimed []*hookshot.Delive
 		return nil, fmt.Errorf("loading webhooks: %w", err)
 	}
 	payloads := make(map[string][]byte, len(eventIDs))
+	tests := map[string]bool{}
 	if len(eventIDs) > 0 {
-		rows, err := tx.Query(ctx, `SELECT id, payload FROM events WHERE `+s.e.AnyOf("id", "$1"), s.e.Strings(eventIDs))
+		rows, err := tx.Query(ctx, `SELECT id, payload, test FROM events WHERE `+s.e.AnyOf("id", "$1"), s.e.Strings(eventIDs))
 		if err := each(rows, err, func(r Rows) error {
 			var id string
 			var payload []byte
-			err := r.Scan(&id, &payload)
+			var test bool
+			err := r.Scan(&id, &payload, &test)
 			payloads[id] = payload
+			tests[id] = test
 			return err
 		}); err != nil {
 			return nil, fmt.Errorf("loading payloads: %w", err)
@@ -93,7 +96,7 @@ func (s *Store) jobs(ctx context.Context, tx Querier, claimed []*hookshot.Delive
 		if d.Event == hookshot.EventValidation {
 			payload = hookshot.ValidationBody(d.WebhookID, d.ValidationCode)
 		}
-		jobs = append(jobs, &hookshot.Job{Delivery: d, Webhook: w, Payload: payload})
+		jobs = append(jobs, &hookshot.Job{Delivery: d, Webhook: w, Payload: payload, Test: tests[d.EventID]})
 	}
 	return jobs, nil
 }

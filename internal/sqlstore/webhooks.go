@@ -23,19 +23,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 	}
 	var id int64
 	err = s.change(ctx, e, func(tx Querier) (int64, error) {
-		err := tx.QueryRow(ctx, `
-			INSERT INTO webhooks (study_id, url, auth, credentials, events, event_options, active,
-				validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
-				description, format, previous_secret_until)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-			RETURNING id`,
-			w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
-			string(w.Validation.Status), nullString(w.Validation.DeliveryID), s.e.NullTime(w.Validation.CheckedAt),
-			s.e.Time(w.CreatedAt), s.e.Time(w.UpdatedAt), w.Description,
-			enc.format, s.e.NullTime(w.PreviousSecretUntil),
-		).Scan(&id)
-		if err != nil {
-			return 0, fmt.Errorf("inserting: %w", err)
+		var err error
+		if id, err = s.insertWebhook(ctx, tx, w, enc); err != nil {
+			return 0, err
 		}
 		if validation == nil {
 			return id, nil
@@ -50,6 +40,26 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 	}
 	w.ID = id
 	return nil
+}
+
+// insertWebhook inserts w's row in tx and returns its new id.
+func (s *Store) insertWebhook(ctx context.Context, tx Querier, w *hookshot.Webhook, enc webhookJSON) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO webhooks (study_id, url, auth, credentials, events, event_options, active,
+			validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
+			description, format, previous_secret_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		RETURNING id`,
+		w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
+		string(w.Validation.Status), nullString(w.Validation.DeliveryID), s.e.NullTime(w.Validation.CheckedAt),
+		s.e.Time(w.CreatedAt), s.e.Time(w.UpdatedAt), w.Description,
+		enc.format, s.e.NullTime(w.PreviousSecretUntil),
+	).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("inserting: %w", err)
+	}
+	return id, nil
 }
 
 // prepareWebhook normalises w's times for writing, filling a zero

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"ClaimDeliveries", claimTests},
 		{"RecordResults", recordTests},
 		{"ReleaseDeliveries", releaseTests},
+		{"Relays", relayTests},
 		{"Lifecycle", lifecycleTests},
 		{"Backlog", backlogTests},
 		{"Accounts", accountTests},
@@ -58,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Audited", auditedTests},
 		{"Prune", pruneTests},
 		{"SigningKeys", signingKeyTests},
+		{"Integrators", integratorTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -62,10 +62,25 @@
     setTimeout(poll, 700);
   }
 
+  // The upload status of a test event matters only for upload.
+  function setupTestType(form) {
+    var type = form.querySelector('select[name="type"]');
+    var set = form.querySelector("[data-for-test-type]");
+    if (!type || !set) return;
+    function update() {
+      var show = type.value === set.getAttribute("data-for-test-type");
+      set.hidden = !show;
+      set.querySelectorAll("select").forEach(function (s) { s.disabled = !show; });
+    }
+    type.addEventListener("change", update);
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form").forEach(function (f) {
       setupAuth(f);
       setupOptions(f);
+      setupTestType(f);
     });
     document.querySelectorAll("[data-poll]").forEach(setupPoll);
   });
