@@ -37,6 +37,7 @@ const (
 	EUnauthorized = "unauthorized" // 401
 	EForbidden    = "forbidden"    // 403
 	ETooLarge     = "too_large"    // 413
+	ETooMany      = "too_many"     // 429, with Retry-After from Error.RetryAfter
 	EInternal     = "internal"     // 500
 	EUnavailable  = "unavailable"  // storage unavailable, try again later: 503
 	// EMethodNotAllowed: the path exists, not with this method (405).
@@ -64,6 +65,8 @@ func HTTPStatus(code string) int {
 		return http.StatusForbidden
 	case ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case ETooMany:
+		return http.StatusTooManyRequests
 	case EUnavailable:
 		return http.StatusServiceUnavailable
 	case EMethodNotAllowed:
@@ -80,6 +83,8 @@ type Error struct {
 	Code        string
 	Message     string
 	FieldErrors []FieldError
+	// RetryAfter, when not 0, is how long to wait before asking again.
+	RetryAfter time.Duration
 }
 
 // FieldError names one bad input field, in JSON-pointer-ish dotted form

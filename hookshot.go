@@ -100,8 +100,14 @@ type Webhook struct {
 	// rotation's overlap: until then Credentials.PreviousSecret signs
 	// too.
 	PreviousSecretUntil *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Health is kept by the recording of attempts; writes of the webhook
+	// leave it alone.
+	Health Health
+	// DisabledReason is set while the service, not a person, has the
+	// webhook disabled; enabling it clears the reason.
+	DisabledReason *DisabledReason
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // SignsWithPrevious reports whether the secret a rotation replaced still

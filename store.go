@@ -75,9 +75,10 @@ type Store interface {
 	// deliveries oldest first, or ErrNotFound.
 	Event(ctx context.Context, studyID int64, id string) (*EventRecord, error)
 	// ResendDelivery puts a finished delivery back in progress, due at now,
-	// with room for exactly one more attempt, and appends e when it is not
-	// nil, in one transaction. Returns ErrNotFound, or
-	// ErrDeliveryInProgress when it has not finished.
+	// with room for exactly one more attempt; a delivery still in progress
+	// becomes due at now keeping the attempts it has left (retry now), and
+	// one being attempted right now is left as it is. It appends e when it
+	// is not nil, in one transaction. Returns ErrNotFound.
 	ResendDelivery(ctx context.Context, webhookID int64, id string, now time.Time, e *AuditEntry) (*Delivery, error)
 
 	// ClaimDeliveries leases up to c.Limit due deliveries to c.Owner, oldest
@@ -94,6 +95,8 @@ type Store interface {
 	// ReleaseDeliveries gives up owner's leases on the given deliveries so
 	// that any process may claim them at once.
 	ReleaseDeliveries(ctx context.Context, owner string, ids []string) error
+
+	RecoveryStore
 
 	// Ping reports whether the store can be reached.
 	Ping(ctx context.Context) error
@@ -223,6 +226,20 @@ type Result struct {
 	// validation state, applied only while this delivery is still the
 	// webhook's current validation delivery.
 	Validation *ValidationStatus
-	// WebhookID lets the store find the webhook for Validation.
+	// WebhookID lets the store find the webhook for Validation and for
+	// its health; Event is the delivery's event type, and attempts of
+	// EventValidation do not count toward health.
 	WebhookID int64
+	Event     string
+
+	// Gone asks for the webhook to be disabled at once (a 410 answer,
+	// SPEC §14). DisableAfter, when not 0, disables it once all of its
+	// attempts have failed for that long, at least MinFailuresToDisable of
+	// them. Either is done in the recording transaction, with an audit
+	// entry by AuditActorSystem.
+	Gone         bool
+	DisableAfter time.Duration
+	// Disabled is set by RecordResults on the last result of a webhook that
+	// recording disabled.
+	Disabled *DisabledWebhook
 }

@@ -32,6 +32,8 @@ type Config struct {
 	HeaderPrefix       string
 	UserAgent          string
 	Lease              time.Duration
+	DisableAfter       time.Duration
+	DisableOnGone      bool
 	PollInterval       time.Duration
 	Concurrency        int
 	WebhookConcurrency int
@@ -60,6 +62,8 @@ func defaultConfig() *Config {
 		PollInterval:       500 * time.Millisecond,
 		Concurrency:        256,
 		WebhookConcurrency: 16,
+		DisableAfter:       120 * time.Hour,
+		DisableOnGone:      true,
 		MaxBody:            1 << 20,
 		ShutdownTimeout:    20 * time.Second,
 		Retention:          retention.DefaultRetention,
@@ -127,6 +131,11 @@ var settings = []setting{
 		func(c *Config) flag.Value { return (*durationValue)(&c.ListenExpiry) }},
 	{"lease", "HOOKSHOT_LEASE", groupDelivery, "how long a process holds a claimed delivery before others may take it over; 0 means twice the delivery timeout plus 30s", false,
 		func(c *Config) flag.Value { return (*durationValue)(&c.Lease) }},
+
+	{"disable-after", "HOOKSHOT_DISABLE_AFTER", groupDelivery, "disable a webhook whose attempts have all failed for this long, with at least 5 failed; 0 never", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.DisableAfter) }},
+	{"disable-on-gone", "HOOKSHOT_DISABLE_ON_GONE", groupDelivery, "disable a webhook at once when its receiver answers 410 Gone", false,
+		func(c *Config) flag.Value { return (*boolValue)(&c.DisableOnGone) }},
 
 	{"trusted-proxies", "HOOKSHOT_TRUSTED_PROXIES", groupPortal, "CIDRs of reverse proxies whose X-Forwarded-For names the portal's client (for its sign-in limit), comma-separated", false,
 		func(c *Config) flag.Value { return (*prefixesValue)(&c.TrustedProxies) }},
@@ -254,6 +263,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Lease != 0 && c.Lease <= c.DeliveryTimeout {
 		bad("lease", "%s is not longer than the delivery timeout (%s); give a longer one, or 0 for the default", c.Lease, c.DeliveryTimeout)
+	}
+	if c.DisableAfter < 0 {
+		bad("disable-after", "%s is negative; give a duration such as 120h, or 0 never to disable a failing webhook", c.DisableAfter)
 	}
 	if c.PollInterval <= 0 {
 		bad("poll-interval", "%s is not a positive duration such as 500ms", c.PollInterval)

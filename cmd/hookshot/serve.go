@@ -126,15 +126,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	engineCfg := delivery.Config{
-		Registerer:  registry,
-		Tracer:      tracer,
-		Owner:       owner,
-		Schedule:    cfg.RetrySchedule,
-		Timeout:     cfg.DeliveryTimeout,
-		Lease:       cfg.Lease,
-		Concurrency: cfg.Concurrency,
-		PerWebhook:  cfg.WebhookConcurrency,
-		Wire:        delivery.Wire{HeaderPrefix: cfg.HeaderPrefix, UserAgent: cfg.UserAgent},
+		Registerer:    registry,
+		Tracer:        tracer,
+		Owner:         owner,
+		Schedule:      cfg.RetrySchedule,
+		Timeout:       cfg.DeliveryTimeout,
+		Lease:         cfg.Lease,
+		Concurrency:   cfg.Concurrency,
+		PerWebhook:    cfg.WebhookConcurrency,
+		DisableAfter:  cfg.DisableAfter,
+		DisableOnGone: cfg.DisableOnGone,
+		Wire:          delivery.Wire{HeaderPrefix: cfg.HeaderPrefix, UserAgent: cfg.UserAgent},
 		Client: delivery.NewClient(delivery.ClientOptions{
 			EgressAllow: cfg.EgressAllow,
 			// Many webhooks may share one receiver host: keep a warm
@@ -160,9 +162,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	engine := delivery.New(store, engineCfg)
 	// Deliveries that fall due wake the engine and the claims of
 	// hookshot listen alike; the relays service is made once webhooks is.
+	// Validations and manual resends share one limit per webhook, so that
+	// neither can be used to flood the receiver (a third party's server).
 	wake := &notifiers{engine}
-	webhooks := service.NewWebhooks(store, cat, box, wake, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP})
-	events := service.NewEvents(store, cat, wake, clk, service.EventsConfig{Schedule: cfg.RetrySchedule, Registerer: registry})
+	limit := service.NewManualLimit(clk)
+	webhooks := service.NewWebhooks(store, cat, box, wake, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP, Limit: limit})
+	events := service.NewEvents(store, cat, wake, clk, service.EventsConfig{Schedule: cfg.RetrySchedule, Registerer: registry, Limit: limit})
 	relays := service.NewRelays(webhooks, store, store, delivery.NewRelay(engineCfg), log.With("component", "listen"),
 		service.RelaysConfig{Expiry: cfg.ListenExpiry, Lease: engineCfg.Lease, Poll: cfg.PollInterval})
 	*wake = append(*wake, relays)

@@ -93,6 +93,9 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	metrics *requestMetrics
+	// v1Routes are the patterns of every /v1 route, so that a test can hold
+	// them against the OpenAPI document.
+	v1Routes []string
 	// notReady is whether /readyz last said 503, so that it logs changes.
 	notReady atomic.Bool
 }
@@ -114,6 +117,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.opts.Metrics)
 	}
 
+	s.public("GET /v1/openapi.json", s.openAPI)
 	s.handleList("GET /v1/event-types", nil, s.eventTypes)
 	s.handle("POST /v1/studies/{study}/events", s.serverSpan("POST /v1/studies/{study}/events", s.publish))
 	s.handleList("GET /v1/studies/{study}/events", []string{"type", "since", "until", "cursor", "limit"}, s.listEvents)
@@ -129,11 +133,13 @@ func (s *Server) routes() {
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/rotate-secret", s.rotateSecret)
 	s.handle("POST /v1/studies/{study}/signing-keys/rotate", s.rotateSigningKey)
 	// The public keys are for anyone who receives: no token.
-	s.mux.HandleFunc("GET /v1/studies/{study}/jwks.json", s.jwks)
+	s.public("GET /v1/studies/{study}/jwks.json", s.jwks)
 	s.handleList("GET /v1/studies/{study}/webhooks/{id}/deliveries",
 		[]string{"status", "event", "id", "event_id", "since", "until", "cursor", "limit"}, s.listDeliveries)
 	s.handle("GET /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}", s.getDelivery)
 	s.handle("POST /v1/studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/recover", s.recoverDeliveries)
+	s.handle("POST /v1/studies/{study}/webhooks/{id}/replay", s.replayEvents)
 	s.listenRoutes()
 
 	// Integrators (SPEC §15, §17).
@@ -170,6 +176,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 
 // handleLimit is handle with its own bound on the request body.
 func (s *Server) handleLimit(pattern string, h handlerFunc, maxBody int64) {
+	s.v1Routes = append(s.v1Routes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
@@ -184,6 +191,12 @@ func (s *Server) handleLimit(pattern string, h handlerFunc, maxBody int64) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h(w, r, p)
 	})
+}
+
+// public registers a /v1 route that needs no token.
+func (s *Server) public(pattern string, h http.HandlerFunc) {
+	s.v1Routes = append(s.v1Routes, pattern)
+	s.mux.HandleFunc(pattern, h)
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/service"
@@ -46,6 +47,9 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	var e *hookshot.Error
 	if errors.As(err, &e) {
 		doc.Errors = e.FieldErrors
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		}
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookshot"`)

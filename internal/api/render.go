@@ -24,8 +24,11 @@ type webhookJSON struct {
 	// PreviousSecretExpiresAt is the end of a secret rotation's overlap,
 	// while it lasts.
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
-	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt               time.Time  `json:"updated_at"`
+	Health                  healthJSON `json:"health"`
+	// DisabledReason is null unless the service disabled the webhook.
+	DisabledReason *disabledReasonJSON `json:"disabled_reason"`
+	CreatedAt      time.Time           `json:"created_at"`
+	UpdatedAt      time.Time           `json:"updated_at"`
 }
 
 type validationJSON struct {
@@ -48,6 +51,7 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 		Active:       w.Active,
 		Validation:   validationJSON{Status: w.Validation.Status, CheckedAt: w.Validation.CheckedAt},
 		Format:       w.Format,
+		Health:       renderHealth(w.Health),
 		CreatedAt:    w.CreatedAt,
 		UpdatedAt:    w.UpdatedAt,
 	}
@@ -63,6 +67,9 @@ func renderWebhook(w *hookshot.Webhook) webhookJSON {
 	if w.Validation.DeliveryID != "" {
 		id := w.Validation.DeliveryID
 		out.Validation.DeliveryID = &id
+	}
+	if r := w.DisabledReason; r != nil {
+		out.DisabledReason = &disabledReasonJSON{Code: r.Code, Since: r.Since}
 	}
 	return out
 }

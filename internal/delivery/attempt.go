@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -181,6 +182,15 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		v = verdict{next: succeeded}
 	} else {
 		att.Error = fmt.Sprintf("the receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		switch resp.StatusCode {
+		case http.StatusGone:
+			v = verdict{next: disable}
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), s.clock.Now()); ok {
+				v = verdict{next: retryAfter, wait: wait}
+				att.Error += fmt.Sprintf(", asking to retry after %s", wait.Round(time.Second))
+			}
+		}
 	}
 	if resp.StatusCode == http.StatusUnauthorized && w.Auth.Type == hookshot.AuthOAuth2 {
 		s.tokens.forget(w.ID)
@@ -190,6 +200,27 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		}
 	}
 	return att, v.as(statusClass(resp.StatusCode))
+}
+
+// parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3): a number
+// of seconds, or an HTTP date, which is read against now. A date in the
+// past asks for no wait.
+func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseUint(value, 10, 63); err == nil {
+		if secs > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	at, err := http.ParseTime(value)
+	if err != nil {
+		return 0, false
+	}
+	return max(0, at.Sub(now)), true
 }
 
 func (s *sender) headers(job *hookshot.Job) http.Header {

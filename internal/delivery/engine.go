@@ -67,6 +67,14 @@ type Config struct {
 	Wakeups <-chan struct{}
 	// Registerer, when set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
+	// DisableAfter disables a webhook whose attempts have all failed for
+	// this long, at least hookshot.MinFailuresToDisable of them
+	// (HOOKSHOT_DISABLE_AFTER); 0 never does.
+	DisableAfter time.Duration
+	// DisableOnGone disables a webhook at once when its receiver answers
+	// 410 Gone (HOOKSHOT_DISABLE_ON_GONE); otherwise 410 fails the
+	// attempt like any other status.
+	DisableOnGone bool
 	// Tracer, when set, makes each attempt a client span in its event's
 	// trace. Nil costs nothing: no span is started, and the receiver gets
 	// the stored trace context as it is.
@@ -566,7 +574,11 @@ func (e *Engine) finish(j *hookshot.Job) {
 // keeps the earliest retry it schedules, so the loop wakes for it on time.
 func (e *Engine) result(j *hookshot.Job, att *hookshot.Attempt, v verdict) *hookshot.Result {
 	d := j.Delivery
+	if v.next == disable && !e.cfg.DisableOnGone {
+		v.next = retry
+	}
 	r := resultFor(d, att, v, e.cfg.Schedule, e.cfg.Clock.Now())
+	r.DisableAfter = e.cfg.DisableAfter
 	if r.Status == hookshot.DeliveryInProgress {
 		e.mu.Lock()
 		if e.nextRetry.IsZero() || r.NextAttemptAt.Before(e.nextRetry) {
@@ -680,6 +692,10 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 	for _, r := range batch {
 		if r.Status != hookshot.DeliveryInProgress {
 			e.metrics.finished.WithLabelValues(string(r.Status)).Inc()
+		}
+		if d := r.Disabled; d != nil {
+			e.metrics.disabled.WithLabelValues(d.Reason.Code).Inc()
+			e.log.Warn("webhook disabled", "webhook_id", d.WebhookID, "study_id", d.StudyID, "reason", d.Reason.Code)
 		}
 	}
 	e.Notify()

@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookshot/hookshot"
 )
 
 // metrics are the engine's Prometheus series. They count and time; they
@@ -10,6 +12,7 @@ type metrics struct {
 	attempts *prometheus.CounterVec
 	classes  *prometheus.CounterVec
 	finished *prometheus.CounterVec
+	disabled *prometheus.CounterVec
 	duration prometheus.Histogram
 	delay    prometheus.Histogram
 	inFlight prometheus.GaugeFunc
@@ -29,6 +32,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			Name: "hookshot_deliveries_finished_total",
 			Help: "Deliveries that reached a final status in this process, by status.",
 		}, []string{"status"}),
+		disabled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookshot_webhooks_disabled_total",
+			Help: "Webhooks this process disabled by itself, by reason (failing or gone).",
+		}, []string{"reason"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hookshot_attempt_duration_seconds",
 			Help:    "Time from connecting to reading the capped response body.",
@@ -48,11 +55,15 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			return float64(e.inflight)
 		}),
 	}
+	// Both reasons are shown from the start, at 0, so that an alert on
+	// either has a series to watch.
+	m.disabled.WithLabelValues(hookshot.DisabledFailing)
+	m.disabled.WithLabelValues(hookshot.DisabledGone)
 	for _, c := range classes {
 		m.classes.WithLabelValues(string(c))
 	}
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.classes, m.finished, m.duration, m.delay, m.inFlight)
+		reg.MustRegister(m.attempts, m.classes, m.finished, m.disabled, m.duration, m.delay, m.inFlight)
 	}
 	return m
 }

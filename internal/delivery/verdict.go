@@ -45,10 +45,9 @@ const (
 	// receiver that answered the validation handshake wrongly).
 	giveUp
 	// disable: the receiver wants nothing more from this webhook (410 Gone,
-	// SPEC §14). The delivery fails as with giveUp. Disabling the webhook
-	// itself is the store's part, and hookshot.Result does not carry it
-	// yet: until it does, this verdict lives only here in the engine, where
-	// resultFor is the one place to hand it on.
+	// SPEC §14). The delivery fails as with giveUp, and the result asks
+	// the store to disable the webhook (Result.Gone). An engine told not
+	// to disable on 410 judges it retry instead.
 	disable
 )
 
@@ -82,6 +81,8 @@ func resultFor(d *hookshot.Delivery, att *hookshot.Attempt, v verdict, schedule 
 	r := &hookshot.Result{
 		Attempt:       att,
 		WebhookID:     d.WebhookID,
+		Event:         d.Event,
+		Gone:          v.next == disable,
 		Status:        hookshot.DeliveryFailed,
 		MaxAttempts:   d.MaxAttempts,
 		NextAttemptAt: now,

@@ -98,7 +98,12 @@ func TestSenderVerdicts(t *testing.T) {
 	}{
 		{"a 2xx succeeds", hookshot.EventUpload, answer(http.StatusNoContent), succeeded},
 		{"a 500 retries", hookshot.EventUpload, answer(http.StatusInternalServerError), retry},
-		{"a 410 is retried, for now", hookshot.EventUpload, answer(http.StatusGone), retry},
+		{"a 410 disables", hookshot.EventUpload, answer(http.StatusGone), disable},
+		{"a 429 with Retry-After retries after", hookshot.EventUpload, answer(http.StatusTooManyRequests, "Retry-After", "120"), retryAfter},
+		{"a 503 with an HTTP date retries after", hookshot.EventUpload, answer(http.StatusServiceUnavailable, "Retry-After", "Wed, 21 Oct 2065 07:28:00 GMT"), retryAfter},
+		{"a 429 without Retry-After retries", hookshot.EventUpload, answer(http.StatusTooManyRequests), retry},
+		{"a 500 with Retry-After retries", hookshot.EventUpload, answer(http.StatusInternalServerError, "Retry-After", "120"), retry},
+		{"a 410 to validation gives up", hookshot.EventValidation, answer(http.StatusGone), giveUp},
 		{"no connection retries", hookshot.EventUpload, gone.URL, retry},
 		{"an echoed code passes validation", hookshot.EventValidation, answer(http.StatusOK, secret, "code"), succeeded},
 		{"a wrong code gives up", hookshot.EventValidation, answer(http.StatusOK, secret, "other"), giveUp},

@@ -254,19 +254,23 @@ func (h *Hookshot) call(method, path string, body any, header ...string) respons
 
 func (h *Hookshot) callAs(token, method, path string, body any, header ...string) response {
 	h.t.Helper()
-	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		sent = b
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		sent = j
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, h.URL+path, rd)
 	if err != nil {
@@ -290,6 +294,7 @@ func (h *Hookshot) callAs(token, method, path string, body any, header ...string
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	checkContract(h.t, req, sent, resp, b)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

@@ -145,15 +145,18 @@ func TestResend(t *testing.T) {
 		if len(d.Attempts) != 3 || d.Attempts[2].Response.Status != 200 {
 			t.Fatalf("after resend: %d attempts", len(d.Attempts))
 		}
-		// A succeeded delivery can be resent too; one in progress cannot.
+		// A succeeded delivery can be resent too; one in progress is
+		// retried now, or, while its attempt is under way, left to it.
 		// The receiver holds the attempt until the second resend has been
 		// answered, so the delivery is certainly still in progress then.
 		hold := make(chan struct{})
 		var release sync.Once
 		t.Cleanup(func() { release.Do(func() { close(hold) }) })
 		rc.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) { <-hold })
+		sent := len(rc.Events())
 		h.call("POST", path, nil).must(t, http.StatusAccepted)
-		h.call("POST", path, nil).must(t, http.StatusConflict)
+		rc.waitEvents(t, sent+1)
+		h.call("POST", path, nil).must(t, http.StatusAccepted)
 		release.Do(func() { close(hold) })
 		d = h.waitDelivery(t, 189, hook.ID, id, "succeeded")
 		if len(d.Attempts) != 4 {

@@ -109,6 +109,8 @@ func (s *Server) routes() {
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/rotate-signing-key", s.rotateSigningKey)
 	s.handleStudy("GET /studies/{study}/webhooks/{id}/deliveries/{delivery}", s.showDelivery)
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/deliveries/{delivery}/resend", s.resendDelivery)
+	s.handleStudy("POST /studies/{study}/webhooks/{id}/recover", s.recoverDeliveries)
+	s.handleStudy("POST /studies/{study}/webhooks/{id}/replay", s.replayEvents)
 	s.handleStudy("POST /studies/{study}/webhooks/{id}/test", s.sendTestEvent)
 	s.handle("GET /catalog", s.showCatalog)
 	s.handle("GET /tokens", s.showTokens)
@@ -161,22 +163,24 @@ type view struct {
 }
 
 var funcs = template.FuncMap{
-	"join":       strings.Join,
-	"time":       formatTime,
-	"ago":        ago,
-	"duration":   formatDuration,
-	"body":       formatBody,
-	"bodyNote":   bodyNote,
-	"headers":    sortedHeaders,
-	"hasString":  hasString,
-	"statusOK":   func(code int) bool { return code >= 200 && code < 300 },
-	"label":      label,
-	"resend":     resendArgs,
-	"field":      fieldArgs,
-	"secretHint": secretHint,
-	"name":       webhookName,
-	"list":       func(v ...string) []string { return v },
-	"webhookOf":  func(m map[int64]*hookshot.Webhook, id int64) *hookshot.Webhook { return m[id] },
+	"join":           strings.Join,
+	"time":           formatTime,
+	"ago":            ago,
+	"duration":       formatDuration,
+	"body":           formatBody,
+	"bodyNote":       bodyNote,
+	"headers":        sortedHeaders,
+	"hasString":      hasString,
+	"statusOK":       func(code int) bool { return code >= 200 && code < 300 },
+	"label":          label,
+	"resend":         resendArgs,
+	"field":          fieldArgs,
+	"secretHint":     secretHint,
+	"lastResult":     lastResult,
+	"disabledReason": disabledReason,
+	"name":           webhookName,
+	"list":           func(v ...string) []string { return v },
+	"webhookOf":      func(m map[int64]*hookshot.Webhook, id int64) *hookshot.Webhook { return m[id] },
 }
 
 // parsePages parses each page template together with the layout, so that
@@ -270,6 +274,7 @@ var notices = map[string]string{
 	"disabled":      "The webhook is disabled: it gets no new events until it is enabled again.",
 	"deleted":       "The webhook was deleted.",
 	"resent":        "The delivery was queued to be sent again.",
+	"retried":       "The delivery will be attempted again now; its scheduled retries are kept.",
 	"rotated":       "The secret was replaced. The old one keeps signing until the overlap ends.",
 	"key-rotated":   "The study has a new signing key. The old one keeps signing, and stays in the JWKS, until the overlap ends.",
 	"signed-out":    "You are signed out.",
@@ -279,4 +284,9 @@ var notices = map[string]string{
 	"token-revoked": "The token was revoked: it stops working at once.",
 }
 
-func notice(r *http.Request) string { return notices[r.URL.Query().Get("notice")] }
+func notice(r *http.Request) string {
+	if n := countNotice(r); n != "" {
+		return n
+	}
+	return notices[r.URL.Query().Get("notice")]
+}

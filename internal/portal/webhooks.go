@@ -440,10 +440,14 @@ func (s *Server) resendDelivery(w http.ResponseWriter, r *http.Request, sess *se
 	if back == "" {
 		back = webhookPath(study, id)
 	}
-	_, err := s.svc.Events.Resend(r.Context(), sess.principal(), study, id, r.PathValue("delivery"))
+	d, err := s.svc.Events.Resend(r.Context(), sess.principal(), study, id, r.PathValue("delivery"))
 	switch hookshot.ErrorCode(err) {
 	case "":
-		redirect(w, r, back, "resent")
+		note := "resent"
+		if d.MaxAttempts > d.Attempts+1 { // retry now keeps the retries left
+			note = "retried"
+		}
+		redirect(w, r, back, note)
 	case hookshot.EConflict:
 		redirect(w, r, back, "in-progress")
 	default:

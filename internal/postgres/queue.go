@@ -15,12 +15,16 @@ import (
 // row out of the due set without a separate "running" state: if its owner
 // dies, the row simply becomes due again. RETURNING sees the new due
 // time, so the old one comes back as an extra column, to hand the jobs out
-// oldest due first. Relays (webhooks of `hookshot listen`) are skipped:
+// oldest due first. Deliveries of a disabled webhook are held (SPEC
+// §14): they keep their due time, and so their place, for when it is
+// enabled again; its validation requests still go out.
+// Relays (webhooks of `hookshot listen`) are skipped:
 // their CLI claims their deliveries.
 var claimSQL = `
 	WITH due AS (
 		SELECT id, next_attempt_at FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= $3 AND NOT (webhook_id = ANY($4))
+			AND (event = 'validation' OR webhook_id NOT IN (SELECT id FROM webhooks WHERE NOT active))
 			AND webhook_id NOT IN (SELECT webhook_id FROM relays)
 		ORDER BY next_attempt_at
 		LIMIT $5
@@ -169,7 +173,7 @@ const recordSQL = `
 	WHERE upd.validation IS NOT NULL AND w.id = upd.webhook_id AND w.validation_delivery_id = upd.id`
 
 // RecordResults stores the results in one statement (see recordSQL).
-func (e *engine) RecordResults(ctx context.Context, owner string, results []sqlstore.EncodedResult) error {
+func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner string, results []sqlstore.EncodedResult) error {
 	n := len(results)
 	var (
 		ids, urls, reqHeaders, errs, statuses = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -192,7 +196,7 @@ func (e *engine) RecordResults(ctx context.Context, owner string, results []sqls
 			validations[i] = &v
 		}
 	}
-	_, err := e.pool.Exec(ctx, recordSQL, owner, ids, numbers, started, durations, urls, reqHeaders,
+	_, err := tx.Exec(ctx, recordSQL, owner, ids, numbers, started, durations, urls, reqHeaders,
 		reqBodies, respStatuses, respHeaders, respBodies, errs, statuses, maxAttempts, due, validations)
 	return err
 }

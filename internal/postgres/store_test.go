@@ -162,8 +162,8 @@ func TestQueueRoundTrip(t *testing.T) {
 	}
 
 	// Resend.
-	if _, err := s.ResendDelivery(ctx, w.ID, d.ID, base, nil); !errors.Is(err, hookshot.ErrDeliveryInProgress) {
-		t.Fatalf("resend in progress: %v", err)
+	if r, err := s.ResendDelivery(ctx, w.ID, d.ID, base, nil); err != nil || r.MaxAttempts != d.MaxAttempts+1 || !r.NextAttemptAt.Equal(base) {
+		t.Fatalf("retry now: %+v, %v", r, err)
 	}
 	if _, err := s.ResendDelivery(ctx, w.ID, "nope", base, nil); !errors.Is(err, hookshot.ErrNotFound) {
 		t.Fatalf("resend missing: %v", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/service"
@@ -153,6 +154,14 @@ func TestEveryMethodChecksTheCaller(t *testing.T) {
 		}},
 		{"Events.Resend", manageRule, withFinished, func(ctx context.Context, f *fixture, p *hookshot.Principal, tg target) error {
 			_, err := f.events.Resend(ctx, p, 189, tg.webhook.ID, tg.delivery)
+			return err
+		}},
+		{"Events.Recover", manageRule, withFinished, func(ctx context.Context, f *fixture, p *hookshot.Principal, tg target) error {
+			_, err := f.events.Recover(ctx, p, 189, tg.webhook.ID, service.Window{Since: f.clock.Now().Add(-time.Hour)})
+			return err
+		}},
+		{"Events.Replay", manageRule, withFinished, func(ctx context.Context, f *fixture, p *hookshot.Principal, tg target) error {
+			_, err := f.events.Replay(ctx, p, 189, tg.webhook.ID, service.Window{Since: f.clock.Now().Add(-time.Hour)})
 			return err
 		}},
 		{"Events.ListEvents", readEventsRule, withEvent, func(ctx context.Context, f *fixture, p *hookshot.Principal, tg target) error {

@@ -37,6 +37,10 @@ type EventsConfig struct {
 	// IdempotencyWindow is how long an Idempotency-Key is remembered.
 	// Default 24h.
 	IdempotencyWindow time.Duration
+	// Limit bounds the resends, recoveries and replays people ask for, per
+	// webhook; nil for a limit of this service's own. Share one with
+	// Webhooks.
+	Limit *ManualLimit
 	// Registerer, when set, receives the count of events published.
 	Registerer prometheus.Registerer
 }
@@ -47,6 +51,9 @@ type EventsConfig struct {
 func NewEvents(store hookshot.Store, cat *catalog.Catalog, notifier Notifier, clk clock.Clock, cfg EventsConfig) *Events {
 	if cfg.IdempotencyWindow <= 0 {
 		cfg.IdempotencyWindow = 24 * time.Hour
+	}
+	if cfg.Limit == nil {
+		cfg.Limit = NewManualLimit(clk)
 	}
 	published := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookshot_events_published_total",
@@ -311,8 +318,10 @@ func (s *Events) delivery(ctx context.Context, studyID, webhookID int64, id stri
 }
 
 // Resend puts a finished delivery back in progress for one more attempt,
-// under the same GUID. An unknown delivery is ENotFound; one still in
-// progress is EConflict.
+// under the same GUID; one still in progress becomes due at once, keeping
+// the retries it has left (retry now). An unknown delivery is ENotFound;
+// more than ManualPerWindow manual requests to the webhook in a window
+// are ETooMany.
 func (s *Events) Resend(ctx context.Context, p *hookshot.Principal, studyID, webhookID int64, id string) (*hookshot.Delivery, error) {
 	if err := mayManage(p, studyID); err != nil {
 		return nil, err
@@ -320,11 +329,11 @@ func (s *Events) Resend(ctx context.Context, p *hookshot.Principal, studyID, web
 	if _, _, err := s.delivery(ctx, studyID, webhookID, id); err != nil {
 		return nil, err
 	}
+	if err := s.cfg.Limit.allow(webhookID, "resends"); err != nil {
+		return nil, err
+	}
 	id = strings.ToLower(id)
 	d, err := s.store.ResendDelivery(ctx, webhookID, id, s.clock.Now(), s.entry(p, hookshot.AuditResent, studyID, "delivery "+id, webhookTarget(webhookID)))
-	if errors.Is(err, hookshot.ErrDeliveryInProgress) {
-		return nil, hookshot.Errorf(hookshot.EConflict, "Delivery %s is still in progress; it can be resent once it has succeeded or failed.", id)
-	}
 	if err != nil {
 		return nil, notFound(err, "Delivery %s does not exist for webhook %d.", id, webhookID)
 	}

@@ -72,6 +72,7 @@ type Webhooks struct {
 	sealer    Sealer
 	notifier  Notifier
 	allowHTTP bool
+	limit     *ManualLimit
 }
 
 // WebhooksConfig is the part of the operator's settings that Webhooks
@@ -79,6 +80,9 @@ type Webhooks struct {
 type WebhooksConfig struct {
 	// AllowHTTP accepts http:// targets (HOOKSHOT_ALLOW_HTTP).
 	AllowHTTP bool
+	// Limit bounds the validations people start, per webhook; nil for a
+	// limit of this service's own. Share one with Events.
+	Limit *ManualLimit
 }
 
 // NewWebhooks returns the webhooks service over store. The catalog names
@@ -86,7 +90,10 @@ type WebhooksConfig struct {
 // and notifier (which may be nil) is told when a validation request is
 // due. A nil clk is the system clock.
 func NewWebhooks(store hookshot.Store, cat *catalog.Catalog, sealer Sealer, notifier Notifier, clk clock.Clock, cfg WebhooksConfig) *Webhooks {
-	return &Webhooks{base: newBase(clk), store: store, catalog: cat, sealer: sealer, notifier: notifier, allowHTTP: cfg.AllowHTTP}
+	if cfg.Limit == nil {
+		cfg.Limit = NewManualLimit(clk)
+	}
+	return &Webhooks{base: newBase(clk), store: store, catalog: cat, sealer: sealer, notifier: notifier, allowHTTP: cfg.AllowHTTP, limit: cfg.Limit}
 }
 
 // Authorize returns nil when p may manage the study's webhooks, and
@@ -300,6 +307,11 @@ func (s *Webhooks) Update(ctx context.Context, p *hookshot.Principal, studyID, i
 	}
 	var d *hookshot.Delivery
 	if revalidate {
+		// An edit that sends a validation request sends it to a receiver
+		// that may not be the caller's: it counts like Validate.
+		if err := s.limit.allow(id, "validations"); err != nil {
+			return nil, err
+		}
 		d = s.validationDelivery(w)
 		w.Validation = hookshot.Validation{Status: hookshot.ValidationPending, DeliveryID: d.ID}
 	}
@@ -343,6 +355,9 @@ func (s *Webhooks) Validate(ctx context.Context, p *hookshot.Principal, studyID,
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.limit.allow(id, "validations"); err != nil {
+		return nil, nil, err
+	}
 	d := s.validationDelivery(w)
 	w.Validation = hookshot.Validation{Status: hookshot.ValidationPending, DeliveryID: d.ID}
 	w.UpdatedAt = s.clock.Now()
@@ -355,7 +370,9 @@ func (s *Webhooks) Validate(ctx context.Context, p *hookshot.Principal, studyID,
 }
 
 // SetActive enables or disables a webhook. A disabled webhook gets no new
-// deliveries; those already under way carry on. Enabling an enabled
+// deliveries, and those in progress are held until it is enabled again,
+// when they carry on by their schedule. Enabling clears the reason the
+// service disabled it for, and starts its run of failures afresh. Enabling an enabled
 // webhook changes nothing and is not audited. An unknown webhook is
 // ENotFound.
 func (s *Webhooks) SetActive(ctx context.Context, p *hookshot.Principal, studyID, id int64, active bool) (*hookshot.Webhook, error) {

@@ -29,6 +29,7 @@ type engine struct {
 	// connection and reused by every transaction (see prepare).
 	claimSelect, claimUpdate, insertDelivery                 *sql.Stmt
 	recordAttempt, recordDelivery, recordValidation, release *sql.Stmt
+	healthUpdate, healthCount, healthForget                  *sql.Stmt
 }
 
 var _ sqlstore.Engine = (*engine)(nil)

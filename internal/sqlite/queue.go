@@ -20,12 +20,17 @@ const (
 	// so the scan never walks past them. The select and the update are two
 	// statements, not one UPDATE ... RETURNING, because RETURNING sees the
 	// new due time, and jobs are handed out in the order of the old one;
-	// the write transaction holds the lock between them. Relays (webhooks
+	// the write transaction holds the lock between them. Deliveries of a
+	// disabled webhook are held (SPEC §14): they keep their due time, and
+	// so their place, for when it is enabled again; its validation
+	// requests still go out.
+	// Relays (webhooks
 	// of `hookshot listen`) are skipped: their CLI claims their deliveries.
 	claimSelectSQL = `
 		SELECT ` + sqlstore.DeliveryColumns + `, rowid FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= ?1
 			AND webhook_id NOT IN (SELECT value FROM json_each(?2))
+			AND (event = 'validation' OR webhook_id NOT IN (SELECT id FROM webhooks WHERE NOT active))
 			AND webhook_id NOT IN (SELECT webhook_id FROM relays)
 		ORDER BY next_attempt_at
 		LIMIT ?3`
@@ -110,6 +115,9 @@ func (e *engine) statements() map[**sql.Stmt]string {
 		&e.recordDelivery:   recordDeliverySQL,
 		&e.recordValidation: recordValidationSQL,
 		&e.release:          releaseSQL,
+		&e.healthUpdate:     healthUpdateSQL,
+		&e.healthCount:      healthCountSQL,
+		&e.healthForget:     healthForgetSQL,
 	}
 }
 
@@ -180,40 +188,38 @@ func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds [
 	return inserted, nil
 }
 
-// RecordResults runs the record statements for each result in one write
-// transaction (see the record*SQL statements for the rules).
-func (e *engine) RecordResults(ctx context.Context, owner string, results []sqlstore.EncodedResult) error {
-	return e.inTx(ctx, func(tx *sql.Tx) error {
-		insert := tx.StmtContext(ctx, e.recordAttempt)
-		update := tx.StmtContext(ctx, e.recordDelivery)
-		validate := tx.StmtContext(ctx, e.recordValidation)
-		for _, r := range results {
-			a := r.Attempt
-			res, err := insert.ExecContext(ctx, a.DeliveryID, a.Number, a.StartedAt.UnixMicro(), a.Duration.Microseconds(),
-				a.Request.URL, r.RequestHeaders, a.Request.Body, r.ResponseStatus, r.ResponseHeaders,
-				r.ResponseBody, a.Error)
-			if n, err := affected(res, err); err != nil {
-				return fmt.Errorf("inserting attempt %d of delivery %s: %w", a.Number, a.DeliveryID, err)
-			} else if n == 0 {
-				continue // the delivery was deleted with its webhook
-			}
-			ended := a.StartedAt.Add(a.Duration.Truncate(time.Microsecond))
-			res, err = update.ExecContext(ctx, string(r.Status), r.MaxAttempts, r.NextAttemptAt.UnixMicro(),
-				ended.UnixMicro(), a.DeliveryID, owner)
-			if n, err := affected(res, err); err != nil {
-				return fmt.Errorf("updating delivery %s: %w", a.DeliveryID, err)
-			} else if n == 0 {
-				continue // the lease passed to another owner
-			}
-			if r.Validation == nil {
-				continue
-			}
-			if _, err := validate.ExecContext(ctx, string(*r.Validation), a.StartedAt.UnixMicro(), a.DeliveryID); err != nil {
-				return fmt.Errorf("updating validation of webhook %d: %w", r.WebhookID, err)
-			}
+// RecordResults runs the record statements for each result in tx (see the
+// record*SQL statements for the rules).
+func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner string, results []sqlstore.EncodedResult) error {
+	insert := e.stmt(ctx, tx, e.recordAttempt)
+	update := e.stmt(ctx, tx, e.recordDelivery)
+	validate := e.stmt(ctx, tx, e.recordValidation)
+	for _, r := range results {
+		a := r.Attempt
+		res, err := insert.ExecContext(ctx, a.DeliveryID, a.Number, a.StartedAt.UnixMicro(), a.Duration.Microseconds(),
+			a.Request.URL, r.RequestHeaders, a.Request.Body, r.ResponseStatus, r.ResponseHeaders,
+			r.ResponseBody, a.Error)
+		if n, err := affected(res, err); err != nil {
+			return fmt.Errorf("inserting attempt %d of delivery %s: %w", a.Number, a.DeliveryID, err)
+		} else if n == 0 {
+			continue // the delivery was deleted with its webhook
 		}
-		return nil
-	})
+		ended := a.StartedAt.Add(a.Duration.Truncate(time.Microsecond))
+		res, err = update.ExecContext(ctx, string(r.Status), r.MaxAttempts, r.NextAttemptAt.UnixMicro(),
+			ended.UnixMicro(), a.DeliveryID, owner)
+		if n, err := affected(res, err); err != nil {
+			return fmt.Errorf("updating delivery %s: %w", a.DeliveryID, err)
+		} else if n == 0 {
+			continue // the lease passed to another owner
+		}
+		if r.Validation == nil {
+			continue
+		}
+		if _, err := validate.ExecContext(ctx, string(*r.Validation), a.StartedAt.UnixMicro(), a.DeliveryID); err != nil {
+			return fmt.Errorf("updating validation of webhook %d: %w", r.WebhookID, err)
+		}
+	}
+	return nil
 }
 
 // ReleaseDeliveries runs releaseSQL; the releasing process's clock is the

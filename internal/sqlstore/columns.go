@@ -15,7 +15,8 @@ import (
 
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
 	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
-	description, format, previous_secret_until`
+	description, format, previous_secret_until,
+	last_success_at, last_failure_at, failing_since, consecutive_failures, disabled_reason, disabled_since`
 
 // DeliveryColumns are the columns ScanDelivery reads, in its order.
 const DeliveryColumns = `id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
@@ -46,18 +47,24 @@ func encodeWebhook(w *hookshot.Webhook) (webhookJSON, error) {
 	return webhookJSON{auth: string(auth), events: string(events), options: string(options), format: w.Format}, nil
 }
 
-func (s *Store) scanWebhook(row Row) (*hookshot.Webhook, error) {
+func (s *Store) scanWebhook(row Row, extra ...any) (*hookshot.Webhook, error) {
 	var (
 		w                     hookshot.Webhook
 		auth, events, options []byte
 		status                string
-		deliveryID            *string
+		deliveryID, reason    *string
+		disabledSince         *time.Time
 	)
-	err := row.Scan(&w.ID, &w.StudyID, &w.URL, &auth, &w.SealedCredentials, &events, &options, &w.Active,
+	dest := append([]any{&w.ID, &w.StudyID, &w.URL, &auth, &w.SealedCredentials, &events, &options, &w.Active,
 		&status, &deliveryID, s.e.ScanNullTime(&w.Validation.CheckedAt), s.e.ScanTime(&w.CreatedAt), s.e.ScanTime(&w.UpdatedAt),
-		&w.Description, &w.Format, s.e.ScanNullTime(&w.PreviousSecretUntil))
-	if err != nil {
+		&w.Description, &w.Format, s.e.ScanNullTime(&w.PreviousSecretUntil),
+		s.e.ScanNullTime(&w.Health.LastSuccessAt), s.e.ScanNullTime(&w.Health.LastFailureAt),
+		s.e.ScanNullTime(&w.Health.FailingSince), &w.Health.ConsecutiveFailures, &reason, s.e.ScanNullTime(&disabledSince)}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
+	}
+	if reason != nil && disabledSince != nil {
+		w.DisabledReason = &hookshot.DisabledReason{Code: *reason, Since: *disabledSince}
 	}
 	if err := json.Unmarshal(auth, &w.Auth); err != nil {
 		return nil, fmt.Errorf("webhook %d: decoding auth: %w", w.ID, err)

@@ -90,9 +90,12 @@ func (s *Store) Deliveries(ctx context.Context, f hookshot.DeliveryFilter) ([]*h
 }
 
 // ResendDelivery puts a finished delivery back in progress, due at now,
-// with room for exactly one more attempt, and appends e when it is not
-// nil, in one transaction. Returns ErrNotFound, or ErrDeliveryInProgress
-// when it has not finished.
+// with room for exactly one more attempt. A delivery still in progress
+// becomes due at now with room for one more attempt than it had, so that
+// the attempt asked for spends none of its scheduled retries (retry now);
+// one leased for an attempt right now is left alone, since what was
+// asked for is under way. It appends e when it is not nil, in one
+// transaction. Returns ErrNotFound.
 func (s *Store) ResendDelivery(ctx context.Context, webhookID int64, id string, now time.Time, e *hookshot.AuditEntry) (*hookshot.Delivery, error) {
 	now = Timestamp(now)
 	var d *hookshot.Delivery
@@ -100,20 +103,17 @@ func (s *Store) ResendDelivery(ctx context.Context, webhookID int64, id string, 
 		var err error
 		d, err = ScanDelivery(s.e, tx.QueryRow(ctx, `
 			UPDATE deliveries
-			SET status = 'in_progress', max_attempts = attempts + 1, next_attempt_at = $3,
-				lease_owner = NULL, updated_at = $3
-			WHERE id = $1 AND webhook_id = $2 AND status <> 'in_progress'
+			SET max_attempts = CASE WHEN status = 'in_progress' THEN max_attempts + 1 ELSE attempts + 1 END,
+				status = 'in_progress', next_attempt_at = $3, updated_at = $3
+			WHERE id = $1 AND webhook_id = $2 AND lease_owner IS NULL
 			RETURNING `+DeliveryColumns, id, webhookID, s.e.Time(now)))
 		if errors.Is(err, sql.ErrNoRows) {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = $1 AND webhook_id = $2)`,
-				id, webhookID).Scan(&exists); err != nil {
-				return 0, err
+			d, err = ScanDelivery(s.e, tx.QueryRow(ctx, `SELECT `+DeliveryColumns+` FROM deliveries WHERE id = $1 AND webhook_id = $2`,
+				id, webhookID))
+			if errors.Is(err, sql.ErrNoRows) {
+				return 0, fmt.Errorf("delivery %s of webhook %d: %w", id, webhookID, hookshot.ErrNotFound)
 			}
-			if exists {
-				return 0, fmt.Errorf("delivery %s of webhook %d: %w", id, webhookID, hookshot.ErrDeliveryInProgress)
-			}
-			return 0, fmt.Errorf("delivery %s of webhook %d: %w", id, webhookID, hookshot.ErrNotFound)
+			return 0, err
 		}
 		if err != nil {
 			return 0, err

@@ -124,7 +124,22 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	if err := s.e.RecordResults(ctx, owner, enc); err != nil {
+	for _, r := range results {
+		r.Disabled = nil
+	}
+	var disabled []*hookshot.Result
+	err := s.e.WriteTx(ctx, func(tx Querier) error {
+		if err := s.e.RecordResults(ctx, tx, owner, enc); err != nil {
+			return err
+		}
+		var err error
+		disabled, err = s.recordHealth(ctx, tx, results)
+		return err
+	})
+	if err != nil {
+		for _, r := range disabled {
+			r.Disabled = nil
+		}
 		return fmt.Errorf("%s: recording %d results for %s: %w", s.name, len(results), owner, err)
 	}
 	return nil

@@ -122,10 +122,11 @@ type Queue interface {
 	// returns the IDs of those it inserted: a delivery whose webhook does
 	// not exist (deleted meanwhile) is left out rather than failing tx.
 	InsertDeliveries(ctx context.Context, tx Querier, ds []*hookshot.Delivery) ([]string, error)
-	// RecordResults stores results in one transaction of its own, by the
-	// rules of hookshot.Store.RecordResults. The results are not empty and
-	// every one has an attempt; their times are normalised.
-	RecordResults(ctx context.Context, owner string, results []EncodedResult) error
+	// RecordResults stores results in tx, by the rules of
+	// hookshot.Store.RecordResults but for health, which the Store records
+	// in the same tx. The results are not empty and every one has an
+	// attempt; their times are normalised.
+	RecordResults(ctx context.Context, tx Querier, owner string, results []EncodedResult) error
 	// ReleaseDeliveries gives up owner's leases on ids (not empty) by the
 	// rules of hookshot.Store.ReleaseDeliveries.
 	ReleaseDeliveries(ctx context.Context, owner string, ids []string) error

@@ -51,8 +51,8 @@ func (c classified) InsertDeliveries(ctx context.Context, tx Querier, ds []*hook
 	return ids, c.classify(err)
 }
 
-func (c classified) RecordResults(ctx context.Context, owner string, results []EncodedResult) error {
-	return c.classify(c.Engine.RecordResults(ctx, owner, results))
+func (c classified) RecordResults(ctx context.Context, tx Querier, owner string, results []EncodedResult) error {
+	return c.classify(c.Engine.RecordResults(ctx, tx, owner, results))
 }
 
 func (c classified) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {

@@ -87,10 +87,31 @@ func (s *Store) insertDue(ctx context.Context, tx Querier, d *hookshot.Delivery)
 	return s.e.DeliveriesDue(ctx, tx)
 }
 
+// last24h reads a webhook's Health.Last24h from its hourly counts (see
+// recordHealth), in the current hour and the 23 before it, by this
+// process's clock.
+const last24h = `,
+	(SELECT coalesce(sum(h.attempts), 0) FROM webhook_health_hours h WHERE h.webhook_id = webhooks.id AND h.hour >= $1),
+	(SELECT coalesce(sum(h.failures), 0) FROM webhook_health_hours h WHERE h.webhook_id = webhooks.id AND h.hour >= $1)`
+
+// healthCutoff is the first hour that last24h counts.
+func (s *Store) healthCutoff() any {
+	return s.e.Time(Timestamp(time.Now()).Truncate(time.Hour).Add(-23 * time.Hour))
+}
+
+func (s *Store) scanWebhookHealth(row Row) (*hookshot.Webhook, error) {
+	var c hookshot.AttemptCounts
+	w, err := s.scanWebhook(row, &c.Attempts, &c.Failures)
+	if err == nil {
+		w.Health.Last24h = c
+	}
+	return w, err
+}
+
 // Webhook returns one webhook of a study, or ErrNotFound.
 func (s *Store) Webhook(ctx context.Context, studyID, id int64) (*hookshot.Webhook, error) {
-	w, err := s.scanWebhook(s.e.Reader().QueryRow(ctx,
-		`SELECT `+webhookColumns+` FROM webhooks WHERE id = $1 AND study_id = $2`, id, studyID))
+	w, err := s.scanWebhookHealth(s.e.Reader().QueryRow(ctx,
+		`SELECT `+webhookColumns+last24h+` FROM webhooks WHERE id = $2 AND study_id = $3`, s.healthCutoff(), id, studyID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("webhook %d of study %d: %w", id, studyID, hookshot.ErrNotFound)
 	}
@@ -103,8 +124,8 @@ func (s *Store) Webhook(ctx context.Context, studyID, id int64) (*hookshot.Webho
 // Webhooks returns a study's webhooks, oldest first.
 func (s *Store) Webhooks(ctx context.Context, studyID int64) ([]*hookshot.Webhook, error) {
 	rows, err := s.e.Reader().Query(ctx,
-		`SELECT `+webhookColumns+` FROM webhooks WHERE study_id = $1 ORDER BY created_at, id`, studyID)
-	out, err := collect(rows, err, func(r Rows) (*hookshot.Webhook, error) { return s.scanWebhook(r) })
+		`SELECT `+webhookColumns+last24h+` FROM webhooks WHERE study_id = $2 ORDER BY created_at, id`, s.healthCutoff(), studyID)
+	out, err := collect(rows, err, func(r Rows) (*hookshot.Webhook, error) { return s.scanWebhookHealth(r) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: listing webhooks of study %d: %w", s.name, studyID, err)
 	}
@@ -121,29 +142,32 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 	if err != nil {
 		return s.fail(err, "updating webhook %d", w.ID)
 	}
-	var (
-		createdAt  time.Time
-		status     string
-		deliveryID *string
-		checkedAt  *time.Time
-	)
+	var stored *hookshot.Webhook
 	err = s.change(ctx, e, func(tx Querier) (int64, error) {
 		// The validation columns change only with a new validation
 		// delivery: a result recorded since w was read must not be undone
-		// by an edit of other fields.
-		err := tx.QueryRow(ctx, `
+		// by an edit of other fields. Health is the recording's alone, but
+		// enabling a disabled webhook starts its run of failures afresh, so
+		// that the next failure does not disable it again at once; enabling
+		// or disabling by hand clears the service's reason.
+		var err error
+		stored, err = s.scanWebhook(tx.QueryRow(ctx, `
 			UPDATE webhooks SET url = $3, auth = $4, credentials = $5, events = $6, event_options = $7,
 				active = $8,
 				validation_status = CASE WHEN $13 THEN $9 ELSE validation_status END,
 				validation_delivery_id = CASE WHEN $13 THEN $10 ELSE validation_delivery_id END,
 				validation_checked_at = CASE WHEN $13 THEN $11 ELSE validation_checked_at END,
+				failing_since = CASE WHEN $8 AND NOT active THEN NULL ELSE failing_since END,
+				consecutive_failures = CASE WHEN $8 AND NOT active THEN 0 ELSE consecutive_failures END,
+				disabled_reason = CASE WHEN $8 OR active THEN NULL ELSE disabled_reason END,
+				disabled_since = CASE WHEN $8 OR active THEN NULL ELSE disabled_since END,
 				updated_at = $12, description = $14, format = $15, previous_secret_until = $16
 			WHERE id = $1 AND study_id = $2
-			RETURNING created_at, validation_status, validation_delivery_id, validation_checked_at`,
+			RETURNING `+webhookColumns,
 			w.ID, w.StudyID, w.URL, enc.auth, w.SealedCredentials, enc.events, enc.options, w.Active,
 			string(w.Validation.Status), nullString(w.Validation.DeliveryID), s.e.NullTime(w.Validation.CheckedAt),
 			s.e.Time(w.UpdatedAt), validation != nil, w.Description, enc.format, s.e.NullTime(w.PreviousSecretUntil),
-		).Scan(s.e.ScanTime(&createdAt), &status, &deliveryID, s.e.ScanNullTime(&checkedAt))
+		))
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("webhook %d of study %d: %w", w.ID, w.StudyID, hookshot.ErrNotFound)
 		}
@@ -160,8 +184,12 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookshot.Webhook, validati
 	if err != nil {
 		return s.fail(err, "updating webhook %d", w.ID)
 	}
-	w.CreatedAt = createdAt
-	w.Validation = hookshot.Validation{Status: hookshot.ValidationStatus(status), DeliveryID: deref(deliveryID), CheckedAt: checkedAt}
+	w.CreatedAt = stored.CreatedAt
+	w.Validation = stored.Validation
+	last24h := w.Health.Last24h
+	w.Health = stored.Health
+	w.Health.Last24h = last24h
+	w.DisabledReason = stored.DisabledReason
 	return nil
 }
 

@@ -304,20 +304,32 @@ func testResendFinished(t *testing.T, f *fixture) {
 	}
 }
 
-// ResendDelivery returns ErrDeliveryInProgress for a delivery that has
-// not finished, due or leased, and changes nothing.
+// ResendDelivery of a delivery still in progress makes it due at now with
+// one more attempt than it had, so that its scheduled retries are kept
+// (retry now); one leased for an attempt right now is left as it is.
 func testResendInProgress(t *testing.T, f *fixture) {
 	w := f.createWebhook(studyA)
-	due := f.enqueue(w, f.now)
+	due := f.enqueue(w, f.at(time.Hour))
 	leased := f.enqueue(w, f.at(-time.Second))
-	f.claim("engine", f.at(-time.Second), 1)
-	for _, d := range []*hookshot.Delivery{due, leased} {
-		before, _ := f.delivery(w.ID, d.ID)
-		_, err := f.store.ResendDelivery(f.ctx, w.ID, d.ID, f.at(time.Hour), nil)
-		wantErr(t, "ResendDelivery of a delivery in progress", err, hookshot.ErrDeliveryInProgress)
-		after, _ := f.delivery(w.ID, d.ID)
-		checkDelivery(t, "delivery after a refused resend", after, before)
+	f.claimOnly("engine", f.at(-time.Second), leased)
+
+	got, err := f.store.ResendDelivery(f.ctx, w.ID, due.ID, f.now, nil)
+	if err != nil {
+		t.Fatalf("ResendDelivery in progress: %v", err)
 	}
+	want := *due
+	want.MaxAttempts, want.NextAttemptAt = due.MaxAttempts+1, f.now
+	checkDelivery(t, "delivery retried now", got, &want, skipUpdatedAt)
+	f.claimOnly("other", f.now, due)
+
+	before, _ := f.delivery(w.ID, leased.ID)
+	got, err = f.store.ResendDelivery(f.ctx, w.ID, leased.ID, f.at(time.Hour), nil)
+	if err != nil {
+		t.Fatalf("ResendDelivery of a leased delivery: %v", err)
+	}
+	checkDelivery(t, "leased delivery answered", got, before)
+	after, _ := f.delivery(w.ID, leased.ID)
+	checkDelivery(t, "leased delivery after retry now", after, before)
 }
 
 // ResendDelivery returns ErrNotFound for unknown ids and for another

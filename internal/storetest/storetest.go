@@ -51,6 +51,8 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"ReleaseDeliveries", releaseTests},
 		{"Relays", relayTests},
 		{"Lifecycle", lifecycleTests},
+		{"Health", healthTests},
+		{"Recovery", recoveryTests},
 		{"Backlog", backlogTests},
 		{"Accounts", accountTests},
 		{"Tokens", tokenTests},
