@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookshot/hookshot/internal/credential"
 	"github.com/hookshot/hookshot/internal/delivery"
+	"github.com/hookshot/hookshot/internal/retention"
 )
 
 // Config is every operator setting (SPEC §8): filled from defaults, then
@@ -38,6 +39,9 @@ type Config struct {
 	WebhookConcurrency int
 	MaxBody            int64
 	ShutdownTimeout    time.Duration
+	Retention          time.Duration
+	AuditRetention     time.Duration
+	PruneInterval      time.Duration
 	ListenExpiry       time.Duration
 	LogLevel           string
 	LogFormat          string
@@ -62,6 +66,9 @@ func defaultConfig() *Config {
 		DisableOnGone:      true,
 		MaxBody:            1 << 20,
 		ShutdownTimeout:    20 * time.Second,
+		Retention:          retention.DefaultRetention,
+		AuditRetention:     retention.DefaultAuditRetention,
+		PruneInterval:      retention.DefaultInterval,
 		ListenExpiry:       60 * time.Second,
 		LogLevel:           "info",
 		LogFormat:          "text",
@@ -70,11 +77,12 @@ func defaultConfig() *Config {
 
 // The groups of settings in --help.
 const (
-	groupServer   = "Server"
-	groupDatabase = "Database"
-	groupDelivery = "Delivery"
-	groupPortal   = "Portal"
-	groupLogging  = "Logging"
+	groupServer    = "Server"
+	groupDatabase  = "Database"
+	groupDelivery  = "Delivery"
+	groupPortal    = "Portal"
+	groupRetention = "Retention"
+	groupLogging   = "Logging"
 )
 
 // setting is one operator setting: its flag, its variable, where --help
@@ -131,6 +139,13 @@ var settings = []setting{
 
 	{"trusted-proxies", "HOOKSHOT_TRUSTED_PROXIES", groupPortal, "CIDRs of reverse proxies whose X-Forwarded-For names the portal's client (for its sign-in limit), comma-separated", false,
 		func(c *Config) flag.Value { return (*prefixesValue)(&c.TrustedProxies) }},
+
+	{"retention", "HOOKSHOT_RETENTION", groupRetention, "how long finished deliveries (with their attempts) and events are kept; deliveries in progress are kept until they finish; at least 1s", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.Retention) }},
+	{"audit-retention", "HOOKSHOT_AUDIT_RETENTION", groupRetention, "how long audit entries are kept; at least 1s", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.AuditRetention) }},
+	{"prune-interval", "HOOKSHOT_PRUNE_INTERVAL", groupRetention, "how often serve deletes, in small batches, what the retentions no longer keep", false,
+		func(c *Config) flag.Value { return (*durationValue)(&c.PruneInterval) }},
 
 	{"log-level", "HOOKSHOT_LOG_LEVEL", groupLogging, "debug, info, warn or error", false,
 		func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
@@ -254,6 +269,14 @@ func (c *Config) validate() []error {
 	}
 	if c.PollInterval <= 0 {
 		bad("poll-interval", "%s is not a positive duration such as 500ms", c.PollInterval)
+	}
+	for name, d := range map[string]time.Duration{"retention": c.Retention, "audit-retention": c.AuditRetention} {
+		if d < retention.MinRetention {
+			bad(name, "%s is shorter than %s; give a duration such as 720h", d, retention.MinRetention)
+		}
+	}
+	if c.PruneInterval <= 0 {
+		bad("prune-interval", "%s is not a positive duration such as 1m", c.PruneInterval)
 	}
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout", "%s is negative", c.ShutdownTimeout)

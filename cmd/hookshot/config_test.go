@@ -75,6 +75,13 @@ func TestSettings(t *testing.T) {
 		{"only secrets read files", map[string]string{"HOOKSHOT_ADDR_FILE": tokenFile}, nil,
 			func(c *Config) bool { return c.Addr == "127.0.0.1:8080" }},
 		{"lease 0 is the default", nil, []string{"--lease", "0"}, func(c *Config) bool { return c.Lease == 0 }},
+		{"retention defaults", nil, nil, func(c *Config) bool {
+			return c.Retention == 720*time.Hour && c.AuditRetention == 8760*time.Hour && c.PruneInterval == time.Minute
+		}},
+		{"retention of seconds, for tests", map[string]string{"HOOKSHOT_RETENTION": "1s", "HOOKSHOT_PRUNE_INTERVAL": "200ms"},
+			[]string{"--audit-retention", "2s"}, func(c *Config) bool {
+				return c.Retention == time.Second && c.AuditRetention == 2*time.Second && c.PruneInterval == 200*time.Millisecond
+			}},
 		{"an empty schedule never retries", map[string]string{"HOOKSHOT_RETRY_SCHEDULE": " "}, nil,
 			func(c *Config) bool { return len(c.RetrySchedule) == 0 }},
 	}
@@ -120,6 +127,9 @@ func TestSettingsRefused(t *testing.T) {
 		{"key that is not hex", nil, []string{"--secret-key", strings.Repeat("zq", 32)}, []string{"--secret-key"}, "zqzq"},
 		{"missing secret file", map[string]string{"HOOKSHOT_SECRET_KEY_FILE": "/nonexistent/key"}, nil, []string{"HOOKSHOT_SECRET_KEY_FILE", "--secret-key"}, ""},
 		{"lease too short", map[string]string{"HOOKSHOT_LEASE": "1s"}, nil, []string{"--lease"}, ""},
+		{"retention under a second", map[string]string{"HOOKSHOT_RETENTION": "500ms"}, nil, []string{"--retention", "1s"}, ""},
+		{"zero audit retention", nil, []string{"--audit-retention", "0"}, []string{"--audit-retention"}, ""},
+		{"zero prune interval", map[string]string{"HOOKSHOT_PRUNE_INTERVAL": "0s"}, nil, []string{"--prune-interval"}, ""},
 		{"bad level", map[string]string{"HOOKSHOT_LOG_LEVEL": "loud"}, nil, []string{"--log-level"}, ""},
 		{"bad format", nil, []string{"--log-format", "xml"}, []string{"--log-format"}, ""},
 		{"zero workers", map[string]string{"HOOKSHOT_CONCURRENCY": "0"}, nil, []string{"--concurrency", "positive"}, ""},

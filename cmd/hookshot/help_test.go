@@ -38,9 +38,11 @@ func TestSubcommandHelp(t *testing.T) {
 		groups []string
 		types  []string
 	}{
-		{[]string{"serve"}, settingNames(), []string{"Server:", "Database:", "Delivery:", "Portal:", "Logging:"},
+		{[]string{"serve"}, settingNames(), []string{"Server:", "Database:", "Delivery:", "Portal:", "Retention:", "Logging:"},
 			[]string{"--allow-http[=bool]", "--concurrency int", "--max-body int", "--delivery-timeout duration", "--retry-schedule durations", "--egress-allow CIDRs", "--addr string"}},
 		{[]string{"migrate"}, database, []string{"Database:"}, nil},
+		{[]string{"prune"}, []string{"dry-run", "database", "retention", "audit-retention"}, []string{"Flags:", "Database:", "Retention:"},
+			[]string{"--dry-run[=bool]", "--retention duration"}},
 		{[]string{"accounts", "create"}, slices.Concat([]string{"email", "password-stdin"}, roles, database), []string{"Account:", "Roles:", "Database:"},
 			[]string{"--admin[=bool]", "--manage ids", "--email string"}},
 		{[]string{"accounts", "grant"}, slices.Concat([]string{"email", "replace"}, roles, database), []string{"Account:", "Roles:", "Database:"}, nil},

@@ -37,6 +37,7 @@ func commands() []command {
 		{"migrate", "create or update the database schema, then exit", runMigrate},
 		{"accounts", "create, grant roles to and list accounts, without the API", runAccounts},
 		{"tokens", "create, list and revoke API tokens, without the API", runTokens},
+		{"prune", "delete what the retention settings no longer keep, now (or count it)", runPrune},
 		{"receive", "run a local webhook receiver that prints what it gets (for developers)", runReceive},
 		{"listen", "receive a study's events on this machine through a temporary webhook (for developers)", runListen},
 		{"version", "print the version, commit and date of this binary", runVersion},

@@ -28,6 +28,7 @@ import (
 	"github.com/hookshot/hookshot/internal/delivery"
 	"github.com/hookshot/hookshot/internal/portal"
 	"github.com/hookshot/hookshot/internal/postgres"
+	"github.com/hookshot/hookshot/internal/retention"
 	"github.com/hookshot/hookshot/internal/service"
 	"github.com/hookshot/hookshot/internal/sqlite"
 	"github.com/hookshot/hookshot/internal/tracing"
@@ -35,7 +36,9 @@ import (
 
 const serveSummary = `Runs the JSON API, the web portal and the delivery workers in one process.
 It creates and migrates the database if needed. Several serve processes may
-share one PostgreSQL database; SQLite is for one process.`
+share one PostgreSQL database; SQLite is for one process: a second serve on
+the same file refuses to start. In the background it deletes what the
+retention settings no longer keep.`
 
 const serveExample = `HOOKSHOT_ADMIN_TOKEN=change-me hookshot serve
 HOOKSHOT_ADMIN_TOKEN=change-me hookshot serve --allow-http --egress-allow 127.0.0.0/8 --retry-schedule 5s,30s`
@@ -51,6 +54,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stderr)
+
+	// SQLite is for one serve (SPEC §13): the lock is taken before the
+	// database opens, so a second serve changes nothing before it stops.
+	var soleServer bool
+	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok {
+		lock, err := sqlite.Lock(path)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+		soleServer = true
+	}
 
 	store, key, err := openStore(ctx, cfg)
 	if err != nil {
@@ -68,6 +83,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	// One clock for everything that stamps or compares stored times.
 	clk := clock.System{}
+
+	if soleServer {
+		// Holding the lock, this is the only serve: any lease in the file
+		// is one of a process that died, and waiting for it to run out
+		// would hold its deliveries back for nothing.
+		n, err := store.ReleaseAllLeases(ctx, clk.Now())
+		if err != nil {
+			return fmt.Errorf("releasing the leases of the previous process: %w", err)
+		}
+		if n > 0 {
+			log.Info("released deliveries leased by a process that stopped without handing them back", "deliveries", n)
+		}
+	}
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -176,7 +204,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	pruner := retention.New(store, retention.Config{
+		Retention:      cfg.Retention,
+		AuditRetention: cfg.AuditRetention,
+		Interval:       cfg.PruneInterval,
+		Clock:          clk,
+		Logger:         log.With("component", "retention"),
+		Registerer:     registry,
+	})
 	engine.Start()
+	pruner.Start()
 	relays.Start()
 	defer relays.Stop()
 	// Shutdown waits for requests in flight, and a listen poll waits up
@@ -200,6 +237,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("closing connections", "err", err)
+	}
+	if err := pruner.Stop(shutdownCtx); err != nil {
+		log.Warn("stopping the pruner", "err", err)
 	}
 	if err := engine.Stop(shutdownCtx); err != nil {
 		log.Warn("stopping the delivery engine", "err", err)
@@ -234,6 +274,7 @@ func (ns *notifiers) Notify() {
 type fullStore interface {
 	hookshot.Store
 	hookshot.AccountStore
+	hookshot.Pruner
 	hookshot.RelayStore
 	hookshot.BacklogReader
 	// Ready probes reads and writes, for /readyz (sqlstore.Store.Ready).

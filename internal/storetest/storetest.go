@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Audit", auditTests},
 		{"Audited", auditedTests},
 		{"Admin", adminTests},
+		{"Prune", pruneTests},
 		{"SigningKeys", signingKeyTests},
 		{"Integrators", integratorTests},
 	}
