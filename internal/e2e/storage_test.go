@@ -28,6 +28,17 @@ func TestStoragePostgresStoppedAndStarted(t *testing.T) {
 	mustBeUnavailable(t, "creating a webhook with the database down", h.call("POST", "/v1/studies/189/webhooks", hookBody(rc.URL, "upload")))
 	mustBeUnavailable(t, "listing webhooks with the database down", h.call("GET", "/v1/studies/189/webhooks", nil))
 	mustBeUnavailable(t, "/readyz with the database down", h.waitReady(t, http.StatusServiceUnavailable))
+	// The engine meets the outage at its next claim or its next record,
+	// whichever comes first (the claim loop waits for a failing recorder
+	// rather than claim what it could not record); keep the database down
+	// until it has, or a quick run never sees it.
+	engineOutages := func(logs string) (claims, records int) {
+		return countLines(logs, "storage unavailable: claiming deliveries paused"), countLines(logs, "storage unavailable: recording attempts paused")
+	}
+	waitFor(t, 30*time.Second, "the engine to meet the outage", func() bool {
+		c, r := engineOutages(h.Logs())
+		return c+r >= 1
+	})
 	acceptedWhileDown, _ := p.counts()
 
 	pg.Start()
@@ -48,10 +59,10 @@ func TestStoragePostgresStoppedAndStarted(t *testing.T) {
 		t.Fatalf("%d webhooks, want 1: the create refused with 503 must have changed nothing", len(hooks.Items))
 	}
 	logs := h.Logs()
-	if n := countLines(logs, "storage unavailable: claiming deliveries paused"); n < 1 || n > 3 {
-		t.Fatalf("the claim loop logged the outage %d times, want once per change (1 to 3: a restart can break the pool's connections once more):\n%s", n, logs)
+	if c, r := engineOutages(logs); c+r < 1 || c > 3 || r > 3 {
+		t.Fatalf("the engine logged the outage %d times claiming and %d times recording, want once per change (up to 3 each: a restart can break the pool's connections once more):\n%s", c, r, logs)
 	}
-	if countLines(logs, "storage is back: claiming deliveries resumed") < 1 {
+	if countLines(logs, "storage is back: claiming deliveries resumed")+countLines(logs, "storage is back: recording attempts resumed") < 1 {
 		t.Fatalf("the engine never said that the storage is back:\n%s", logs)
 	}
 	if n := countLines(logs, `msg="not ready"`); n < 1 || n > 3 {
