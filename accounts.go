@@ -127,6 +127,11 @@ const (
 	AuditPassword  = "password_set"
 )
 
+// AuditActions are every Action an audit entry may have, for filters to
+// offer and check; a test keeps it in step with the constants.
+var AuditActions = []string{AuditCreated, AuditChanged, AuditValidated, AuditEnabled, AuditDisabled, AuditResent, AuditTested,
+	AuditDeleted, AuditRevoked, AuditPassword, AuditSecretRotated, AuditSigningKeyRotated, AuditRecovered, AuditReplayed}
+
 // AuditNewID stands, in the Target of an audit entry given to a method
 // that creates something, for the id of the row it creates, which the
 // caller cannot know yet: "webhook {id}", "token {id} of account 3". The
@@ -162,6 +167,12 @@ type AuditEntry struct {
 // AuditFilter selects a page of the audit trail, newest first.
 type AuditFilter struct {
 	StudyID int64 // 0 for every study and none
+	// Actor, when not "", keeps the entries whose Actor contains it,
+	// without regard to case: "alice@example.org" finds
+	// "account:3 alice@example.org".
+	Actor string
+	// Action, when not "", keeps the entries with exactly this Action.
+	Action string
 	// Before, when not 0, starts the page after the entry with this ID
 	// (exclusive).
 	Before int64

@@ -37,6 +37,9 @@ type Store interface {
 	Webhook(ctx context.Context, studyID, id int64) (*Webhook, error)
 	// Webhooks returns a study's webhooks, oldest first.
 	Webhooks(ctx context.Context, studyID int64) ([]*Webhook, error)
+	// Studies returns every study that has at least one webhook, by
+	// ascending id, with how many it has and how many are active.
+	Studies(ctx context.Context) ([]StudySummary, error)
 	// UpdateWebhook saves every field of w but ID, StudyID, CreatedAt and
 	// Validation, and sets UpdatedAt. Validation is saved only with a new
 	// validation delivery, which is inserted in the same transaction and
@@ -242,4 +245,12 @@ type Result struct {
 	// Disabled is set by RecordResults on the last result of a webhook that
 	// recording disabled.
 	Disabled *DisabledWebhook
+}
+
+// StudySummary is a study that has webhooks, as the admin's list of
+// studies shows it.
+type StudySummary struct {
+	StudyID  int64
+	Webhooks int // how many webhooks the study has
+	Active   int // how many of them are enabled
 }

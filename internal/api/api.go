@@ -158,7 +158,7 @@ func (s *Server) routes() {
 	s.handleList("GET /v1/accounts/{account}/tokens", nil, s.listTokens)
 	s.handle("POST /v1/accounts/{account}/tokens", s.createToken)
 	s.handle("DELETE /v1/accounts/{account}/tokens/{token}", s.revokeToken)
-	s.handleList("GET /v1/audit", []string{"study_id", "cursor", "limit"}, s.listAudit)
+	s.handleList("GET /v1/audit", []string{"study_id", "actor", "action", "cursor", "limit"}, s.listAudit)
 
 	// Anything else under /v1/ is a problem document, not the mux's text
 	// (see unrouted).

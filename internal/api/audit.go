@@ -28,10 +28,11 @@ func renderAudit(e *hookshot.AuditEntry) auditJSON {
 	return out
 }
 
-// listAudit answers GET /v1/audit?study_id=&cursor=&limit=, newest first.
+// listAudit answers GET /v1/audit?study_id=&actor=&action=&cursor=&limit=,
+// newest first.
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
 	q := r.URL.Query()
-	query := service.AuditQuery{Cursor: q.Get("cursor")}
+	query := service.AuditQuery{Cursor: q.Get("cursor"), Actor: q.Get("actor"), Action: q.Get("action")}
 	if v := q.Get("study_id"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {

@@ -244,7 +244,8 @@ func TestStrictQueryAndMethods(t *testing.T) {
 			{"/v1/studies/189/events?type=%zz", "query string"},
 			{"/v1/accounts?email=x", "email"},
 			{fmt.Sprintf("/v1/accounts/%d/tokens?all=1", accountID), "all"},
-			{"/v1/audit?actor=admin", "actor"},
+			{"/v1/audit?who=admin", "who"},
+			{"/v1/audit?action=create", "action"},
 			{"/v1/audit?study_id=abc", "study_id"},
 			{"/v1/audit?cursor=xyz", "cursor"},
 		} {

@@ -37,7 +37,7 @@ type Services struct {
 	Webhooks *service.Webhooks
 	Events   *service.Events
 	Sessions *service.Sessions
-	// Accounts serves the account's own API tokens.
+	// Accounts serves the admin pages and the account's own API tokens.
 	Accounts *service.Accounts
 }
 
@@ -117,6 +117,8 @@ func (s *Server) routes() {
 	s.handle("POST /tokens", s.createToken)
 	s.handle("POST /tokens/{token}/revoke", s.revokeToken)
 
+	s.adminRoutes()
+
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, nil, http.StatusNotFound, "There is no page at this address.")
 	})
@@ -181,6 +183,8 @@ var funcs = template.FuncMap{
 	"name":           webhookName,
 	"list":           func(v ...string) []string { return v },
 	"webhookOf":      func(m map[int64]*hookshot.Webhook, id int64) *hookshot.Webhook { return m[id] },
+	"studyList":      studyList,
+	"tokenState":     tokenState,
 }
 
 // parsePages parses each page template together with the layout, so that

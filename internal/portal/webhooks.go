@@ -42,6 +42,18 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, sess *session) {
 		return
 	}
 	d := homeData{Admin: a.Admin}
+	if a.Admin {
+		// An admin manages every study: list those that have webhooks.
+		studies, err := s.svc.Webhooks.Studies(r.Context(), sess.principal())
+		if err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		for _, st := range studies {
+			d.Studies = append(d.Studies, studySummary{ID: st.StudyID, Webhooks: st.Webhooks, Enabled: st.Active})
+		}
+		manage = nil
+	}
 	for _, id := range manage {
 		hooks, err := s.svc.Webhooks.List(r.Context(), sess.principal(), id)
 		if err != nil {

@@ -67,6 +67,8 @@ type TokenInput struct {
 // AuditQuery selects a page of the audit trail.
 type AuditQuery struct {
 	StudyID int64  // 0 for all
+	Actor   string // a part of the actor's name, e.g. an email; "" for all
+	Action  string // one of hookshot.AuditActions; "" for all
 	Cursor  string // next_cursor of the previous page
 	Limit   int    // default 50, at most MaxPageSize
 }
@@ -407,7 +409,20 @@ func (s *Accounts) Audit(ctx context.Context, p *hookshot.Principal, q AuditQuer
 	if err := mayAdminister(p); err != nil {
 		return nil, "", err
 	}
-	f := hookshot.AuditFilter{StudyID: q.StudyID, Limit: q.Limit}
+	f := hookshot.AuditFilter{StudyID: q.StudyID, Actor: strings.TrimSpace(q.Actor), Action: q.Action, Limit: q.Limit}
+	if f.Action != "" && !slices.Contains(hookshot.AuditActions, f.Action) {
+		return nil, "", &hookshot.Error{Code: hookshot.EMalformed, Message: fmt.Sprintf("action %q is not an audit action; use one of %s.", f.Action, strings.Join(hookshot.AuditActions, ", ")),
+			FieldErrors: []hookshot.FieldError{{Field: "action", Message: "must be one of " + strings.Join(hookshot.AuditActions, ", ")}}}
+	}
+	if !utf8.ValidString(f.Actor) || strings.IndexFunc(f.Actor, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		// PostgreSQL would refuse such bytes as a failure, not as no match.
+		return nil, "", &hookshot.Error{Code: hookshot.EMalformed, Message: "actor must be printable UTF-8 text, such as an email.",
+			FieldErrors: []hookshot.FieldError{{Field: "actor", Message: "must be printable UTF-8 text"}}}
+	}
+	if len(f.Actor) > maxActorFilter {
+		return nil, "", &hookshot.Error{Code: hookshot.EMalformed, Message: fmt.Sprintf("actor is longer than %d characters; give a part of the actor's name, such as an email.", maxActorFilter),
+			FieldErrors: []hookshot.FieldError{{Field: "actor", Message: fmt.Sprintf("must be at most %d characters", maxActorFilter)}}}
+	}
 	if f.Limit <= 0 {
 		f.Limit = DefaultPageSize
 	}
@@ -434,6 +449,10 @@ func (s *Accounts) Audit(ctx context.Context, p *hookshot.Principal, q AuditQuer
 	}
 	return entries, next, nil
 }
+
+// maxActorFilter bounds the actor filter: an actor is "account:N " and an
+// email of at most 254 characters.
+const maxActorFilter = 300
 
 func accountTarget(id int64) string { return fmt.Sprintf("account %d", id) }
 

@@ -66,12 +66,24 @@ func (s *Store) AppendAudit(ctx context.Context, e *hookshot.AuditEntry) error {
 	return nil
 }
 
+// likeEscaper escapes LIKE's wildcards and its escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 // Audit returns entries newest first.
 func (s *Store) Audit(ctx context.Context, f hookshot.AuditFilter) ([]*hookshot.AuditEntry, error) {
 	q := `SELECT id, at, actor, action, study_id, target, detail FROM audit_log WHERE 1 = 1`
 	var args params
 	if f.StudyID != 0 {
 		q += ` AND study_id = ` + args.add(f.StudyID)
+	}
+	if f.Actor != "" {
+		// LIKE with the wildcards of the search escaped, so that "_" and
+		// "%" in an email match themselves; lower() on both sides,
+		// because PostgreSQL's LIKE heeds case and SQLite's does not.
+		q += ` AND lower(actor) LIKE lower(` + args.add("%"+likeEscaper.Replace(f.Actor)+"%") + `) ESCAPE '\'`
+	}
+	if f.Action != "" {
+		q += ` AND action = ` + args.add(f.Action)
 	}
 	if f.Before != 0 {
 		q += ` AND id < ` + args.add(f.Before)

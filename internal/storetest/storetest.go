@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Sessions", sessionTests},
 		{"Audit", auditTests},
 		{"Audited", auditedTests},
+		{"Admin", adminTests},
 		{"Prune", pruneTests},
 		{"SigningKeys", signingKeyTests},
 		{"Integrators", integratorTests},
