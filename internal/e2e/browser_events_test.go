@@ -188,7 +188,7 @@ func TestPortalEventsInBrowser(t *testing.T) {
 	b.do("saving the new name",
 		chromedp.SetValue(chromedp.CSS(`#description`), "Data warehouse (staging)"),
 		chromedp.Click(button("Save changes")),
-		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+		chromedp.WaitVisible(notice("The webhook was saved.")),
 	)
 	b.wantText("The webhook was saved.", "Data warehouse (staging)")
 	if got := h.webhook(t, 189, warehouse.ID); got.Validation.Status != "passed" {

@@ -55,7 +55,7 @@ func TestIntegratorsInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#test-status`), "error"),
 	)
 	b.screenshot("20-test-event-form")
-	b.do("sending the test event", chromedp.Click(button("Send test event")), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	b.do("sending the test event", chromedp.Click(button("Send test event")), chromedp.WaitVisible(notice("A test event is on its way to the receiver")))
 	b.wantText("A test event is on its way to the receiver")
 	got := rc.waitEvents(t, 1)[0]
 	if got.Header.Get("X-ActiGraph-Test") != "true" || got.Header.Get("X-ActiGraph-Event") != "upload" || !strings.Contains(string(got.Body), `"status": "error"`) {
@@ -107,7 +107,7 @@ func TestIntegratorsInBrowser(t *testing.T) {
 
 	b.do("reloading the tokens", chromedp.Navigate(h.URL+"/tokens"), chromedp.WaitVisible(button("Revoke")))
 	b.screenshot("24-tokens")
-	b.do("revoking the token", chromedp.Click(button("Revoke")), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	b.do("revoking the token", chromedp.Click(button("Revoke")), chromedp.WaitVisible(notice("The token was revoked")))
 	b.wantText("The token was revoked", "revoked")
 	b.screenshot("25-token-revoked")
 	waitFor(t, 5*time.Second, "the revoked token to be refused", func() bool {

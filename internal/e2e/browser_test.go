@@ -282,7 +282,7 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 	}
 	b.screenshot("07-delivery")
-	b.do("resending", chromedp.Click(button("Resend")), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	b.do("resending", chromedp.Click(button("Resend")), chromedp.WaitVisible(notice("The delivery was queued to be sent again.")))
 	b.wantText("The delivery was queued to be sent again.")
 	waitFor(t, 15*time.Second, "the resent delivery to arrive", func() bool { return len(rc.Events()) == 2 })
 	h.waitDelivery(t, 189, hook.ID, deliveryID, "succeeded")
@@ -302,7 +302,7 @@ func TestPortalInBrowser(t *testing.T) {
 	b.do("saving without changing credentials",
 		chromedp.Click(chromedp.CSS(`input[name="events"][value="daily_statistics_complete"]`)),
 		chromedp.Click(button("Save changes")),
-		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+		chromedp.WaitVisible(notice("The webhook was saved.")),
 	)
 	b.wantText("The webhook was saved.", "daily_statistics_complete")
 
@@ -348,7 +348,7 @@ func TestPortalInBrowser(t *testing.T) {
 	if len(listWebhooks(t, h, 189)) != 1 {
 		t.Fatal("asking to delete deleted the webhook")
 	}
-	b.do("deleting", chromedp.Click(button("Delete webhook")), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	b.do("deleting", chromedp.Click(button("Delete webhook")), chromedp.WaitVisible(notice("The webhook was deleted.")))
 	b.wantText("The webhook was deleted.", "No webhooks yet")
 	if n := len(listWebhooks(t, h, 189)); n != 0 {
 		t.Fatalf("study 189 still has %d webhooks after the delete", n)

@@ -147,7 +147,7 @@ func TestPortalSignaturesInBrowser(t *testing.T) {
 	b.do("rotating the signing key",
 		chromedp.SetValue(chromedp.CSS(`#key_overlap`), "1h"),
 		chromedp.Click(button("Rotate signing key")),
-		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+		chromedp.WaitVisible(notice("The study has a new signing key.")),
 	)
 	b.wantText("The study has a new signing key.", "signs until")
 	if n := get(b, "counting keys", chromedp.Evaluate[int](`document.querySelectorAll('#signing-keys li').length`)); n != 2 {
