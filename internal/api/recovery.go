@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -63,25 +64,17 @@ func (s *Server) window(r *http.Request) (service.Window, error) {
 }
 
 func (s *Server) recoverDeliveries(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
-	study, id, ok := s.webhookPath(w, r)
-	if !ok {
-		return
-	}
-	win, err := s.window(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	n, err := s.svc.Events.Recover(r.Context(), p, study, id, win)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.log.Info("deliveries recovered", "study_id", study, "webhook_id", id, "count", n, "by", p.Name)
-	writeJSON(w, http.StatusAccepted, map[string]int{"recovered": n})
+	s.windowAction(w, r, p, "recovered", "deliveries recovered", s.svc.Events.Recover)
 }
 
 func (s *Server) replayEvents(w http.ResponseWriter, r *http.Request, p *hookshot.Principal) {
+	s.windowAction(w, r, p, "replayed", "events replayed", s.svc.Events.Replay)
+}
+
+// windowAction answers recover and replay, which differ only in what they
+// do with the webhook's window and what they call the count.
+func (s *Server) windowAction(w http.ResponseWriter, r *http.Request, p *hookshot.Principal, key, logMsg string,
+	do func(context.Context, *hookshot.Principal, int64, int64, service.Window) (int, error)) {
 	study, id, ok := s.webhookPath(w, r)
 	if !ok {
 		return
@@ -91,11 +84,11 @@ func (s *Server) replayEvents(w http.ResponseWriter, r *http.Request, p *hooksho
 		s.problem(w, r, err)
 		return
 	}
-	n, err := s.svc.Events.Replay(r.Context(), p, study, id, win)
+	n, err := do(r.Context(), p, study, id, win)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
-	s.log.Info("events replayed", "study_id", study, "webhook_id", id, "count", n, "by", p.Name)
-	writeJSON(w, http.StatusAccepted, map[string]int{"replayed": n})
+	s.log.Info(logMsg, "study_id", study, "webhook_id", id, "count", n, "by", p.Name)
+	writeJSON(w, http.StatusAccepted, map[string]int{key: n})
 }
