@@ -186,6 +186,7 @@ func benchWebhook(b *testing.B, h *Hookshot, url string) {
 	body := fmt.Sprintf(`{"url": %q, "events": ["upload"], "auth": {"type": "hmac", "secret": "bench-secret"}}`, url)
 	req, _ := http.NewRequest("POST", h.URL+"/v1/studies/189/webhooks", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := apiClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		b.Fatalf("creating a webhook: %v %v", err, resp)

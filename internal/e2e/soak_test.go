@@ -123,6 +123,7 @@ func benchWebhookOf(b *testing.B, h *Hookshot, study int64, url string) int64 {
 	body := fmt.Sprintf(`{"url": %q, "events": ["upload"]}`, url)
 	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/studies/%d/webhooks", h.URL, study), strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := apiClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		b.Fatalf("creating a webhook: %v %v", err, resp)
