@@ -337,12 +337,13 @@ func BenchmarkPruneBacklogLatency(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// insertBacklog inserts n deliveries to webhook that succeeded at at, a
-// thousand per event, each with one attempt, in a few statements of SQL
-// written for each database: what a long-running service would hold.
+// insertBacklog inserts n deliveries to webhook that succeeded at at, one
+// per event (a webhook has at most one delivery of an event), each with one
+// attempt, in a few statements of SQL written for each database: what a
+// long-running service would hold.
 func insertBacklog(b *testing.B, db string, webhook int64, n int, at time.Time) {
 	b.Helper()
-	events := (n + 999) / 1000
+	events := n
 	if path, ok := strings.CutPrefix(db, "sqlite:"); ok {
 		conn, err := sql.Open("sqlite", path+"?_busy_timeout=60000&_foreign_keys=1")
 		if err != nil {
@@ -357,7 +358,7 @@ func insertBacklog(b *testing.B, db string, webhook int64, n int, at time.Time) 
 			`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i < ?3 - 1)
 			INSERT INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
 				next_attempt_at, trace_parent, created_at, updated_at)
-			SELECT printf('backlog-d-%08d', i), ?4, 190, 'backlog-e-' || (i / 1000), 'upload', 'succeeded', 1, 1, ?2, '', ?2, ?2 FROM n`,
+			SELECT printf('backlog-d-%08d', i), ?4, 190, 'backlog-e-' || i, 'upload', 'succeeded', 1, 1, ?2, '', ?2, ?2 FROM n`,
 			`INSERT INTO attempts (delivery_id, number, started_at, duration_us, request_url, request_headers,
 				response_status, response_headers, response_body, error)
 			SELECT id, 1, updated_at, 1200, 'https://receiver.example/hooks',
@@ -385,7 +386,7 @@ func insertBacklog(b *testing.B, db string, webhook int64, n int, at time.Time) 
 		FROM generate_series(0, $1::int - 1) i`, []any{events, at}},
 		{`INSERT INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
 			next_attempt_at, trace_parent, created_at, updated_at)
-		SELECT 'backlog-d-' || lpad(i::text, 8, '0'), $3, 190, 'backlog-e-' || (i / 1000), 'upload', 'succeeded', 1, 1, $2, '', $2, $2
+		SELECT 'backlog-d-' || lpad(i::text, 8, '0'), $3, 190, 'backlog-e-' || i, 'upload', 'succeeded', 1, 1, $2, '', $2, $2
 		FROM generate_series(0, $1::int - 1) i`, []any{n, at, webhook}},
 		{`INSERT INTO attempts (delivery_id, number, started_at, duration_us, request_url, request_headers,
 			response_status, response_headers, response_body, error)
