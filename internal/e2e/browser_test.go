@@ -89,6 +89,12 @@ func get[T any](b *browser, what string, a chromedp.Action[T]) T {
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
+	// Pages whose deliveries are in flight reload themselves; a navigation
+	// that meets such a reload is aborted by the browser, not refused by
+	// the portal, so it is made again.
+	for tries := 1; err != nil && strings.Contains(err.Error(), "net::ERR_ABORTED") && tries < 3; tries++ {
+		v, err = chromedp.Run(ctx, a)
+	}
 	if err != nil {
 		b.t.Fatalf("%s: %v\npage at %s:\n%s", what, err, b.location(), b.text())
 	}
