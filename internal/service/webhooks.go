@@ -476,7 +476,8 @@ func (s *Webhooks) checkAuth(a AuthInput, stored hookshot.Credentials) []hooksho
 		}
 	}
 	switch a.Type {
-	case hookshot.AuthNone:
+	case hookshot.AuthNone, hookshot.AuthEd25519:
+		// Nothing is shared: with ed25519 the study's signing key signs.
 		forbid("username", a.Username)
 		forbid("password", a.Password)
 		forbid("secret", a.Secret)
@@ -499,15 +500,6 @@ func (s *Webhooks) checkAuth(a AuthInput, stored hookshot.Credentials) []hooksho
 		need("secret", a.Secret, stored.Secret, "the shared key the signature is computed with")
 		forbid("username", a.Username)
 		forbid("password", a.Password)
-		forbid("token_url", a.TokenURL)
-		forbid("client_id", a.ClientID)
-		forbid("client_secret", a.ClientSecret)
-		forbid("scope", a.Scope)
-	case hookshot.AuthEd25519:
-		// Nothing is shared: the study's signing key signs.
-		forbid("username", a.Username)
-		forbid("password", a.Password)
-		forbid("secret", a.Secret)
 		forbid("token_url", a.TokenURL)
 		forbid("client_id", a.ClientID)
 		forbid("client_secret", a.ClientSecret)
