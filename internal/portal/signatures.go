@@ -50,27 +50,16 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request, sess *sess
 			return
 		}
 	}
-	if hookshot.ErrorCode(err) != hookshot.EInvalid {
-		s.fail(w, r, sess, err)
-		return
-	}
-	d, derr := s.rotationPage(r, sess, hook)
-	if derr != nil {
-		s.fail(w, r, sess, derr)
-		return
-	}
-	d.RotateError = hookshot.ErrorMessage(err)
+	msg := hookshot.ErrorMessage(err)
 	var e *hookshot.Error
 	if errors.As(err, &e) && len(e.FieldErrors) > 0 {
 		msgs := make([]string, len(e.FieldErrors))
 		for i, fe := range e.FieldErrors {
 			msgs[i] = sentence(fe.Message)
 		}
-		d.RotateError = "The secret was not rotated: " + strings.Join(msgs, " ")
+		msg = "The secret was not rotated: " + strings.Join(msgs, " ")
 	}
-	s.render(w, r, http.StatusUnprocessableEntity, "webhook", &view{
-		Title: webhookName(hook), Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
-	})
+	s.rotationRefused(w, r, sess, study, hook, err, msg)
 }
 
 // rotateSigningKey adds a new Ed25519 key to the study from the Details
@@ -89,6 +78,13 @@ func (s *Server) rotateSigningKey(w http.ResponseWriter, r *http.Request, sess *
 			return
 		}
 	}
+	s.rotationRefused(w, r, sess, study, hook, err, "The signing key was not rotated: "+hookshot.ErrorMessage(err))
+}
+
+// rotationRefused answers a rotation that failed: a refused input shows
+// Details again with msg beside the rotation forms; any other error is
+// the portal's usual failure page.
+func (s *Server) rotationRefused(w http.ResponseWriter, r *http.Request, sess *session, study int64, hook *hookshot.Webhook, err error, msg string) {
 	if hookshot.ErrorCode(err) != hookshot.EInvalid {
 		s.fail(w, r, sess, err)
 		return
@@ -98,7 +94,7 @@ func (s *Server) rotateSigningKey(w http.ResponseWriter, r *http.Request, sess *
 		s.fail(w, r, sess, derr)
 		return
 	}
-	d.RotateError = "The signing key was not rotated: " + hookshot.ErrorMessage(err)
+	d.RotateError = msg
 	s.render(w, r, http.StatusUnprocessableEntity, "webhook", &view{
 		Title: webhookName(hook), Account: sess.account, CSRF: sess.csrf, Study: study, Data: d,
 	})
