@@ -46,7 +46,8 @@ const busyTimeout = 10 * time.Second
 // run the delivery engine.
 type Store struct {
 	*sqlstore.Store
-	e *engine
+	e    *engine
+	ckpt *checkpointer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -86,7 +87,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.New("sqlite: an in-memory database is not supported; use a file, e.g. in a temporary directory")
 	}
 	base := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, busyTimeout.Milliseconds())
-	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+	// The write connection never checkpoints: the checkpointer does, on a
+	// connection of its own (checkpoint.go).
+	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(%d)", journalSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -102,15 +106,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
+	// Once the write connection has put the file in WAL mode, before the
+	// migrations write to it.
+	ckpt, err := sql.Open("sqlite", fmt.Sprintf("%s?_busy_timeout=%d&_synchronous=FULL", path, restartWait.Milliseconds()))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: opening %s for checkpoints: %w", path, err)
+	}
+	s.ckpt = startCheckpointer(ckpt, checkpointInterval, restartFrames)
 	// Migrate before the read pool opens, so that its connections find the
 	// file already in WAL mode.
 	if err := s.Migrate(ctx); err != nil {
-		write.Close()
+		s.Close()
 		return nil, err
 	}
 	read, err := sql.Open("sqlite", base+"&_query_only=1")
 	if err != nil {
-		write.Close()
+		s.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for reading: %w", path, err)
 	}
 	read.SetMaxOpenConns(readConns)
@@ -141,6 +153,9 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.ckpt != nil {
+			errs = append(errs, s.ckpt.stop())
+		}
 		for st := range s.e.statements() {
 			if *st != nil {
 				errs = append(errs, (*st).Close())
