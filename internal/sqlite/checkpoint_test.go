@@ -41,7 +41,7 @@ func TestCheckpointerBoundsWAL(t *testing.T) {
 			s.ckpt = nil
 			var c *checkpointer
 			if checkpoints {
-				c = startCheckpointer(openCheckpointConn(t, path), 10*time.Millisecond, restart)
+				c = startCheckpointer(openCheckpointConn(t, path), path, time.Millisecond, restart/4, restart)
 			}
 			if _, err := s.e.write.Exec(`CREATE TABLE blobs (b BLOB NOT NULL) STRICT`); err != nil {
 				t.Fatal(err)

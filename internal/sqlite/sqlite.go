@@ -113,7 +113,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for checkpoints: %w", path, err)
 	}
-	s.ckpt = startCheckpointer(ckpt, checkpointInterval, restartFrames)
+	s.ckpt = startCheckpointer(ckpt, path, checkpointPoll, checkpointFrames, restartFrames)
 	// Migrate before the read pool opens, so that its connections find the
 	// file already in WAL mode.
 	if err := s.Migrate(ctx); err != nil {
