@@ -14,46 +14,38 @@ import (
 // commit copies the WAL into the database file and syncs it before it
 // returns, and every writer queued behind it on the one write connection
 // waits too. During a prune pass that was every 14th batch, 8 to 48 ms
-// each on the development machine, longer than the batch itself. So the
-// write connection never checkpoints (wal_autocheckpoint=0) and a
+// each on the development machine, longer than the batch itself. So a
 // checkpointer, on a connection of its own, copies the WAL beside the
-// writer: PASSIVE checkpoints never take the write lock.
+// writer (PASSIVE checkpoints never take the write lock) once
+// checkpointFrames pages wait, learning how many there are by reading the
+// WAL index (the -shm file) every poll, without a lock or a statement.
+// Pages left below that are copied once the WAL has been still for
+// idleCheckpoint.
 //
-// It checkpoints when the WAL holds checkpointFrames pages not yet copied,
-// as the write connection did, so the file is written no more often than
-// before; it learns how many there are by reading the WAL index (the -shm
-// file) every poll, without a lock or a statement. Pages left below that
-// are copied once the WAL has been still for idleCheckpoint.
-//
-// A PASSIVE checkpoint alone does not bound the WAL file: SQLite starts
-// writing at the WAL's beginning again only when a write transaction
-// begins with every frame already copied, which a steady stream of
-// writers may never let happen. Once the WAL holds restartFrames frames,
-// the checkpointer asks for a RESTART, which holds the write lock while it
-// copies what is left (little, right after a PASSIVE one) and makes the
-// next writer start the WAL over. The WAL file so stays near restartFrames
-// pages plus what one checkpoint's time writes, and journalSizeLimit cuts
-// it back after a burst has grown it past that (SQLite truncates it when
-// the WAL starts over).
+// The write connection still checkpoints, but only at writerCheckpoint
+// pages, which the checkpointer has nearly all copied by then: what
+// remains is to start the WAL over. SQLite does that when a write
+// transaction begins with every frame copied and no reader in the WAL,
+// which a checkpoint beside a steady stream of writers rarely leaves, and
+// which the writer's own checkpoint, at its commit, does. The WAL file so
+// stays near writerCheckpoint pages, and journalSizeLimit cuts it back
+// after a burst (a long transaction, a reader holding an old snapshot)
+// has grown it past that.
 const (
 	// checkpointPoll is how often the checkpointer reads the WAL index.
 	checkpointPoll = 10 * time.Millisecond
 	// checkpointFrames is the WAL pages not yet in the database file
-	// that make a checkpoint: SQLite's own autocheckpoint point.
-	checkpointFrames = 1000
+	// that make the checkpointer copy them.
+	checkpointFrames = 500
 	// idleCheckpoint is how long the WAL stays unchanged before the
 	// pages it has left are copied.
 	idleCheckpoint = time.Second
-	// restartFrames is the WAL length, in pages, past which the
-	// checkpointer restarts the WAL: 16 MiB with 4 KiB pages.
-	restartFrames = 4096
+	// writerCheckpoint is the WAL length, in pages, at which the write
+	// connection checkpoints (wal_autocheckpoint): 8 MiB of 4 KiB pages.
+	writerCheckpoint = 2000
 	// journalSizeLimit is the size, in bytes, SQLite cuts the WAL file
 	// back to when it starts the WAL over.
-	journalSizeLimit = 16 << 20
-	// restartWait is how long a RESTART waits for the writer and for
-	// readers of old snapshots. It blocks new writers while it waits, so
-	// it gives up soon and tries again at a later poll.
-	restartWait = 20 * time.Millisecond
+	journalSizeLimit = 8 << 20
 )
 
 // checkpointer copies the WAL into the database file in the background
@@ -63,7 +55,6 @@ type checkpointer struct {
 	shmPath string
 	poll    time.Duration
 	frames  int // pending pages that make a checkpoint
-	restart int // WAL length that makes a restart
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -71,13 +62,13 @@ type checkpointer struct {
 
 // startCheckpointer checkpoints the WAL of the database at path, through
 // db, until stop.
-func startCheckpointer(db *sql.DB, path string, poll time.Duration, frames, restart int) *checkpointer {
+func startCheckpointer(db *sql.DB, path string, poll time.Duration, frames int) *checkpointer {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, shmPath: path + "-shm", poll: poll, frames: frames, restart: restart,
+	c := &checkpointer{db: db, shmPath: path + "-shm", poll: poll, frames: frames,
 		cancel: cancel, done: make(chan struct{})}
 	go c.loop(ctx)
 	return c
@@ -148,25 +139,30 @@ func readWALIndex(shm *os.File) (walIndex, error) {
 	}, nil
 }
 
-// checkpoint copies the WAL with a PASSIVE checkpoint and, when the WAL
-// has grown to c.restart frames, restarts it.
+// checkpoint copies the WAL with a PASSIVE checkpoint. Writers went on
+// while it copied: what they added is copied at once, while it is little,
+// so that the writer's own checkpoint finds little left.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	frames, copied, err := c.run(ctx, "PASSIVE")
-	if err != nil || frames < c.restart || copied < frames {
-		// A WAL not copied to its end has a reader on an old snapshot:
-		// a RESTART would hold the writers until it ended.
-		return err
+	frames, copied, err := c.run(ctx)
+	for range catchUps {
+		if err != nil || copied >= frames {
+			break
+		}
+		frames, copied, err = c.run(ctx)
 	}
-	_, _, err = c.run(ctx, "RESTART")
 	return err
 }
 
-// run runs one checkpoint of mode and returns the WAL's length and how
+// catchUps is how many more PASSIVE checkpoints follow one that writers
+// outran.
+const catchUps = 2
+
+// run runs one PASSIVE checkpoint and returns the WAL's length and how
 // much of it is in the database file, in frames.
-func (c *checkpointer) run(ctx context.Context, mode string) (frames, copied int, err error) {
+func (c *checkpointer) run(ctx context.Context) (frames, copied int, err error) {
 	var busy int
-	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied); err != nil {
-		return 0, 0, fmt.Errorf("sqlite: %s checkpoint: %w", mode, err)
+	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: checkpoint: %w", err)
 	}
 	return frames, copied, nil
 }

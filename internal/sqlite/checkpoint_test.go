@@ -12,62 +12,147 @@ import (
 	"github.com/hookshot/hookshot/internal/sqlstore"
 )
 
-// Under writes that never let up, the checkpointer keeps the WAL file
-// bounded, everything written reaches the database file, and it stops
-// cleanly. The same writes without it grow the WAL past the bound, so the
-// bound is the checkpointer's doing.
+// blobWriter is a store on a fresh file whose checkpointer the test
+// controls, and a table that each write transaction fills with fresh
+// bytes (SQLite writes no page an update leaves as it was).
+type blobWriter struct {
+	s    *Store
+	path string
+	rng  *rand.ChaCha8
+	buf  []byte
+}
+
+const blobSize = 64 << 10 // 16 pages and a bit a transaction
+
+func newBlobWriter(t *testing.T, writerCheckpoint int) *blobWriter {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hookshot.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.ckpt.stop(); err != nil {
+		t.Fatal(err)
+	}
+	s.ckpt = nil
+	if _, err := s.e.write.Exec(fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, writerCheckpoint)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.e.write.Exec(`CREATE TABLE blobs (b BLOB NOT NULL) STRICT; INSERT INTO blobs VALUES (x'')`); err != nil {
+		t.Fatal(err)
+	}
+	return &blobWriter{s: s, path: path, rng: rand.NewChaCha8([32]byte{}), buf: make([]byte, blobSize)}
+}
+
+func (w *blobWriter) start(t *testing.T, frames int) *checkpointer {
+	t.Helper()
+	db, err := sql.Open("sqlite", w.path+"?_synchronous=FULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startCheckpointer(db, w.path, time.Millisecond, frames)
+}
+
+func (w *blobWriter) write(t *testing.T) {
+	t.Helper()
+	_, _ = w.rng.Read(w.buf)
+	if err := w.s.e.WriteTx(t.Context(), func(tx sqlstore.Querier) error {
+		_, err := tx.Exec(t.Context(), `UPDATE blobs SET b = $1`, w.buf)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *blobWriter) index(t *testing.T) walIndex {
+	t.Helper()
+	f, err := os.Open(w.path + "-shm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	wi, err := readWALIndex(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wi
+}
+
+func (w *blobWriter) walSize(t *testing.T) int64 {
+	t.Helper()
+	fi, err := os.Stat(w.path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// The checkpointer copies the WAL into the database file once the pages
+// waiting pass its threshold, beside a writer that never checkpoints,
+// copies the rest once the WAL is still, and after stop copies nothing.
+func TestCheckpointerCopies(t *testing.T) {
+	const threshold = 64
+	w := newBlobWriter(t, 0)
+	c := w.start(t, threshold)
+	for range 200 { // about 3,300 pages
+		w.write(t)
+	}
+	// All of it, the pages left below the threshold once the WAL is
+	// still. Nothing else copies: the writer never checkpoints.
+	deadline := time.Now().Add(idleCheckpoint + 5*time.Second)
+	for wi := w.index(t); wi.copied < wi.frames; wi = w.index(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d pages copied %s after the last write, want all", wi.copied, wi.frames, idleCheckpoint+5*time.Second)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- c.stop() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the checkpointer did not stop within 5s")
+	}
+	for range 20 {
+		w.write(t)
+	}
+	time.Sleep(50 * time.Millisecond) // 50 polls of the stopped checkpointer
+	if wi := w.index(t); wi.frames-wi.copied < 20*16 {
+		t.Errorf("after stop and 20 writes of 16 pages or more, %d of %d pages are copied: something still checkpoints", wi.copied, wi.frames)
+	}
+}
+
+// Under writes that never let up, the checkpointer and the write
+// connection's own checkpoints at a higher mark keep the WAL file
+// bounded; the same writes with neither grow it past the bound.
 func TestCheckpointerBoundsWAL(t *testing.T) {
 	const (
-		restart = 256                // frames: 1 MiB of 4 KiB pages
-		written = 48 << 20           // bytes of blobs, 48 times the restart point
-		bound   = int64(8 << 20)     // what the WAL file may reach
-		blob    = 64 << 10           // bytes a transaction writes
-		txs     = written / blob     // transactions
-		limit   = int64(2 * written) // the WAL without checkpoints stays under this
+		writerMark = 256            // pages: 1 MiB
+		written    = 48 << 20       // bytes, 48 times the mark
+		bound      = int64(4 << 20) // what the WAL file may reach
+		txs        = written / blobSize
 	)
 	for _, checkpoints := range []bool{true, false} {
 		t.Run(fmt.Sprintf("checkpoints=%v", checkpoints), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "hookshot.db")
-			s, err := Open(t.Context(), path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			// The store's own checkpointer gives way to one whose
-			// restart point this test can reach quickly.
-			if err := s.ckpt.stop(); err != nil {
-				t.Fatal(err)
-			}
-			s.ckpt = nil
-			var c *checkpointer
+			w := newBlobWriter(t, 0)
 			if checkpoints {
-				c = startCheckpointer(openCheckpointConn(t, path), path, time.Millisecond, restart/4, restart)
+				w = newBlobWriter(t, writerMark)
+				c := w.start(t, writerMark/4)
+				defer c.stop()
 			}
-			if _, err := s.e.write.Exec(`CREATE TABLE blobs (b BLOB NOT NULL) STRICT`); err != nil {
-				t.Fatal(err)
-			}
-			payload := make([]byte, blob)
-			rng := rand.NewChaCha8([32]byte{})
 			var largest int64
 			for range txs {
-				err := s.e.WriteTx(t.Context(), func(tx sqlstore.Querier) error {
-					// Each transaction replaces the last one's rows, so the
-					// database stays small and only the WAL could grow.
-					if _, err := tx.Exec(t.Context(), `DELETE FROM blobs`); err != nil {
-						return err
-					}
-					_, _ = rng.Read(payload)
-					_, err := tx.Exec(t.Context(), `INSERT INTO blobs (b) VALUES ($1)`, payload)
-					return err
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				largest = max(largest, walSize(t, path))
+				w.write(t)
+				largest = max(largest, w.walSize(t))
 			}
 			if !checkpoints {
-				if largest <= bound || largest > limit {
-					t.Fatalf("without checkpoints the WAL reached %d bytes, want more than %d (and at most %d)", largest, bound, limit)
+				if largest <= bound {
+					t.Fatalf("without checkpoints the WAL reached %d bytes, want more than %d", largest, bound)
 				}
 				return
 			}
@@ -75,50 +160,6 @@ func TestCheckpointerBoundsWAL(t *testing.T) {
 			if largest > bound {
 				t.Errorf("the WAL reached %d bytes under steady writes, want at most %d", largest, bound)
 			}
-
-			done := make(chan error, 1)
-			go func() { done <- c.stop() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("stop: %v", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("the checkpointer did not stop within 5s")
-			}
-			// Stopped: nothing restarts the WAL any more, so the same
-			// writes grow it past the bound.
-			for range 3 * bound / blob {
-				// Fresh bytes: SQLite writes no page an update leaves as it was.
-				_, _ = rng.Read(payload)
-				if err := s.e.WriteTx(t.Context(), func(tx sqlstore.Querier) error {
-					_, err := tx.Exec(t.Context(), `UPDATE blobs SET b = $1`, payload)
-					return err
-				}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if size := walSize(t, path); size <= bound {
-				t.Errorf("after stop the WAL is %d bytes, want more than %d: something still checkpoints", size, bound)
-			}
 		})
 	}
-}
-
-func openCheckpointConn(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", fmt.Sprintf("%s?_busy_timeout=%d&_synchronous=FULL", path, restartWait.Milliseconds()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-func walSize(t *testing.T, path string) int64 {
-	t.Helper()
-	fi, err := os.Stat(path + "-wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Size()
 }

@@ -87,10 +87,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.New("sqlite: an in-memory database is not supported; use a file, e.g. in a temporary directory")
 	}
 	base := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, busyTimeout.Milliseconds())
-	// The write connection never checkpoints: the checkpointer does, on a
-	// connection of its own (checkpoint.go).
+	// The write connection checkpoints only what the checkpointer, on a
+	// connection of its own, has not copied yet (checkpoint.go).
 	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(%d)", journalSizeLimit))
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", writerCheckpoint, journalSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -108,12 +108,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// Once the write connection has put the file in WAL mode, before the
 	// migrations write to it.
-	ckpt, err := sql.Open("sqlite", fmt.Sprintf("%s?_busy_timeout=%d&_synchronous=FULL", path, restartWait.Milliseconds()))
+	ckpt, err := sql.Open("sqlite", path+"?_synchronous=FULL")
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for checkpoints: %w", path, err)
 	}
-	s.ckpt = startCheckpointer(ckpt, path, checkpointPoll, checkpointFrames, restartFrames)
+	s.ckpt = startCheckpointer(ckpt, path, checkpointPoll, checkpointFrames)
 	// Migrate before the read pool opens, so that its connections find the
 	// file already in WAL mode.
 	if err := s.Migrate(ctx); err != nil {
