@@ -99,3 +99,27 @@ func TestRoutingSeesOtherProcess(t *testing.T) {
 	}
 	want("the other process deleted it")
 }
+
+// BenchmarkRouting compares what a publish reads to route an event to 10
+// webhooks: the whole list as Webhooks reads it (what publish read before
+// the routing cache), and RoutingWebhooks, one version row and the cache.
+func BenchmarkRouting(b *testing.B) {
+	s := open(b, pgtest.URL(b))
+	ctx := context.Background()
+	const study = 189
+	for range 10 {
+		passedWebhook(b, s, study)
+	}
+	for _, read := range []struct {
+		name string
+		fn   func(context.Context, int64) ([]*hookshot.Webhook, error)
+	}{{"Webhooks", s.Webhooks}, {"RoutingWebhooks", s.RoutingWebhooks}} {
+		b.Run(read.name, func(b *testing.B) {
+			for b.Loop() {
+				if ws, err := read.fn(ctx, study); err != nil || len(ws) != 10 {
+					b.Fatalf("%d webhooks, %v", len(ws), err)
+				}
+			}
+		})
+	}
+}

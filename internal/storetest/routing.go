@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 var routingTests = []test{
 	{"SeesEveryChange", testRoutingSeesEveryChange},
 	{"ListsInOrder", testRoutingListsInOrder},
+	{"ConcurrentReads", testRoutingConcurrentReads},
 }
 
 // routingVersioner is a store whose RoutingWebhooks caches by a version
@@ -207,4 +209,48 @@ func testRoutingListsInOrder(t *testing.T, f *fixture) {
 	c.step("creating an older one", true)
 	f.createWebhook(studyB)
 	c.step("creating one in another study", false)
+}
+
+// While other publishes read and cache the list concurrently, each change
+// is seen by the first read after it: a read that began before the change
+// and finishes after it must not leave its older list cached.
+func testRoutingConcurrentReads(t *testing.T, f *fixture) {
+	w := f.createWebhook(studyA)
+	ctx, stop := context.WithCancel(f.ctx)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if _, err := f.store.RoutingWebhooks(ctx, studyA); err != nil && ctx.Err() == nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	defer func() {
+		stop()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("a concurrent RoutingWebhooks: %v", err)
+		}
+	}()
+	variants := [][]string{{hookshot.EventUpload}, {hookshot.EventRawProcessingComplete}}
+	for i := range 30 {
+		w.Events = variants[i%2]
+		if err := f.store.UpdateWebhook(f.ctx, w, nil, nil); err != nil {
+			t.Fatalf("UpdateWebhook: %v", err)
+		}
+		got, err := f.store.RoutingWebhooks(f.ctx, studyA)
+		if err != nil {
+			t.Fatalf("RoutingWebhooks: %v", err)
+		}
+		if len(got) != 1 || !same(got[0].Events, w.Events) {
+			t.Fatalf("change %d: RoutingWebhooks shows %v, want events %v", i, got, w.Events)
+		}
+	}
 }
