@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/pgtest"
 )
@@ -98,6 +100,91 @@ func TestRoutingSeesOtherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	want("the other process deleted it")
+}
+
+// The bump of a study's routing version waits for the commit, so that a
+// transaction holding the study's row takes no lock after it. Here a
+// recording-like transaction changes one webhook's validation and then
+// the health of another while a person's edit of that other webhook is
+// in flight: bumping at each statement, the recording would hold the
+// study's row and wait for the edited webhook, the edit would hold that
+// webhook and wait for the row, and PostgreSQL would abort one of them.
+func TestRoutingBumpTakesNoLockBeforeCommit(t *testing.T) {
+	url := pgtest.URL(t)
+	s := open(t, url)
+	ctx := context.Background()
+	const study = 42
+	validated, edited := passedWebhook(t, s, study), passedWebhook(t, s, study)
+	before, err := s.RoutingVersion(ctx, study)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect := func() *pgx.Conn {
+		t.Helper()
+		c, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatalf("connecting: %v", err)
+		}
+		t.Cleanup(func() { c.Close(ctx) })
+		return c
+	}
+	recording, editing, watching := connect(), connect(), connect()
+	var editPID uint32
+	if err := editing.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&editPID); err != nil {
+		t.Fatal(err)
+	}
+
+	rtx, err := recording.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtx.Rollback(ctx) //nolint:errcheck // committed below unless the test failed
+	if _, err := rtx.Exec(ctx, `UPDATE webhooks SET validation_status = 'failed' WHERE id = $1`, validated.ID); err != nil {
+		t.Fatal(err)
+	}
+	edit := make(chan error, 1)
+	go func() {
+		edit <- pgx.BeginFunc(ctx, editing, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE webhooks SET url = url || '?v=2' WHERE id = $1`, edited.ID)
+			return err
+		})
+	}()
+	// Go on once the edit committed or waits for a lock (which it does
+	// only if the recording's bump was not deferred).
+	var editErr error
+	editDone, editWaits := false, false
+	for deadline := time.Now().Add(10 * time.Second); !editDone && !editWaits; {
+		select {
+		case editErr = <-edit:
+			editDone = true
+		case <-time.After(10 * time.Millisecond):
+			if err := watching.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted)`,
+				editPID).Scan(&editWaits); err != nil {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the edit neither committed nor waited")
+			}
+		}
+	}
+	_, healthErr := rtx.Exec(ctx, `UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = $1`, edited.ID)
+	var commitErr error
+	if healthErr == nil {
+		commitErr = rtx.Commit(ctx)
+	}
+	if !editDone {
+		select {
+		case editErr = <-edit:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the edit did not finish")
+		}
+	}
+	if healthErr != nil || commitErr != nil || editErr != nil {
+		t.Fatalf("recording: %v, commit %v; edit: %v; want both committed", healthErr, commitErr, editErr)
+	}
+	if after, err := s.RoutingVersion(ctx, study); err != nil || after != before+2 {
+		t.Errorf("routing version %d after two changes from %d (%v), want %d", after, before, err, before+2)
+	}
 }
 
 // BenchmarkRouting compares what a publish reads to route an event to 10

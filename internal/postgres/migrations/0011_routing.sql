@@ -15,6 +15,12 @@
 -- and WHEN skips statements that name a column but leave it unchanged.
 -- The bump locks the study's row until the change commits, which orders
 -- the changes of one study; a publish reads the row without waiting.
+-- Constraint triggers, deferred, so that the bump comes at the commit,
+-- after every other lock the transaction takes: bumping at the statement
+-- would hold the study's row while the transaction goes on to lock other
+-- webhooks (the recording of a batch: a validation outcome, then the
+-- health of the batch's webhooks), and deadlock with a change of one of
+-- them that waits for the row.
 CREATE TABLE routing_versions (
     study_id bigint PRIMARY KEY,
     version  bigint NOT NULL
@@ -34,14 +40,15 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER webhooks_routing_insert_delete AFTER INSERT OR DELETE ON webhooks
+CREATE CONSTRAINT TRIGGER webhooks_routing_insert_delete AFTER INSERT OR DELETE ON webhooks
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION bump_routing_version();
 
-CREATE TRIGGER webhooks_routing_update AFTER UPDATE OF
+CREATE CONSTRAINT TRIGGER webhooks_routing_update AFTER UPDATE OF
     study_id, url, auth, credentials, events, event_options, active,
     validation_status, validation_delivery_id, description, format, previous_secret_until,
     disabled_reason, disabled_since
-ON webhooks FOR EACH ROW
+ON webhooks DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
 WHEN (OLD.study_id IS DISTINCT FROM NEW.study_id OR OLD.url IS DISTINCT FROM NEW.url
     OR OLD.auth IS DISTINCT FROM NEW.auth OR OLD.credentials IS DISTINCT FROM NEW.credentials
     OR OLD.events IS DISTINCT FROM NEW.events OR OLD.event_options IS DISTINCT FROM NEW.event_options
