@@ -86,7 +86,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.New("sqlite: an in-memory database is not supported; use a file, e.g. in a temporary directory")
 	}
 	base := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, busyTimeout.Milliseconds())
-	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+	// temp_store=MEMORY keeps the savepoints' journal, which the group
+	// commit's members write (group.go), in memory rather than in a
+	// temporary file written page by page; it serves only to roll a member
+	// back, never to recover the database.
+	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -102,15 +106,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
+	e.writer = newWriter(e)
 	// Migrate before the read pool opens, so that its connections find the
 	// file already in WAL mode.
 	if err := s.Migrate(ctx); err != nil {
-		write.Close()
+		s.Close()
 		return nil, err
 	}
 	read, err := sql.Open("sqlite", base+"&_query_only=1")
 	if err != nil {
-		write.Close()
+		s.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for reading: %w", path, err)
 	}
 	read.SetMaxOpenConns(readConns)
@@ -135,11 +140,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the prepared statements and both connection pools,
-// returning every error met. Later calls do nothing and return the first
+// Close ends the writer, once the write transactions it runs have
+// committed; later writes fail. It closes the prepared statements and both
+// connection pools, returning every error met. Later calls do nothing and return the first
 // call's result, so a deferred Close after an explicit one is harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.e.writer.stop() // after the group it runs, if any
 		var errs []error
 		for st := range s.e.statements() {
 			if *st != nil {

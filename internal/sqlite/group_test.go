@@ -1,0 +1,399 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookshot/hookshot/internal/sqlstore"
+)
+
+// openGroupTest opens a store on a real file with a table of its own,
+// parents and children for foreign keys.
+func openGroupTest(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hookshot.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	exec(t, s, `CREATE TABLE parents (id TEXT PRIMARY KEY) STRICT;
+		CREATE TABLE children (id TEXT PRIMARY KEY, parent TEXT NOT NULL REFERENCES parents) STRICT`)
+	return s, path
+}
+
+func exec(t *testing.T, s *Store, query string) {
+	t.Helper()
+	if err := s.e.WriteTx(context.Background(), func(tx sqlstore.Querier) error {
+		_, err := tx.Exec(context.Background(), query)
+		return err
+	}); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+// insert is a member that stores parent id.
+func insert(id string) func(tx sqlstore.Querier) error {
+	return func(tx sqlstore.Querier) error {
+		_, err := tx.Exec(context.Background(), `INSERT INTO parents (id) VALUES ($1)`, id)
+		return err
+	}
+}
+
+// stored reads the parents and children from the file, through a
+// connection of its own after the store closed: what is durable.
+func stored(t *testing.T, s *Store, path string) []string {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT id FROM parents UNION ALL SELECT 'child ' || id FROM children ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// holdWriter runs a member that keeps the writer until release is called,
+// so that the writes started meanwhile wait, and then form the next group
+// (the holder takes longer than groupTime, so it commits alone). It
+// returns once the member runs; wait returns the member's outcome.
+func holdWriter(t *testing.T, s *Store, id string) (release func(), wait func() error) {
+	t.Helper()
+	running, released, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.e.WriteTx(context.Background(), func(tx sqlstore.Querier) error {
+			close(running)
+			<-released
+			return insert(id)(tx)
+		})
+	}()
+	<-running
+	return sync.OnceFunc(func() { close(released) }), func() error { return <-done }
+}
+
+// group runs members concurrently while the writer is held, so that they
+// join one group, and returns their outcomes in order.
+func group(t *testing.T, s *Store, members ...func(tx sqlstore.Querier) error) []error {
+	t.Helper()
+	release, wait := holdWriter(t, s, "holder")
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for i, fn := range members {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = callerPanic{v}
+				}
+			}()
+			errs[i] = s.e.WriteTx(context.Background(), fn)
+		})
+	}
+	time.Sleep(50 * time.Millisecond) // for the members to queue up behind the holder
+	commits := s.e.writer.commits.Load()
+	release()
+	if err := wait(); err != nil {
+		t.Errorf("holder: %v", err)
+	}
+	wg.Wait()
+	if n := s.e.writer.commits.Load() - commits; n >= int64(len(members)+1) {
+		t.Errorf("%d members took %d commits: no group formed", len(members)+1, n)
+	}
+	return errs
+}
+
+// callerPanic is a panic of WriteTx, as group reports it.
+type callerPanic struct{ value any }
+
+func (p callerPanic) Error() string { return fmt.Sprintf("WriteTx panicked: %v", p.value) }
+
+// Concurrent writes share commits, and every write told nil is in the
+// file after it closes.
+func TestGroupCommitDurable(t *testing.T) {
+	s, path := openGroupTest(t)
+	const writers, each = 32, 20
+	commits := s.e.writer.commits.Load()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		want []string
+	)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("w%02d-%02d", w, i)
+				if err := s.e.WriteTx(context.Background(), insert(id)); err != nil {
+					t.Errorf("%s: %v", id, err)
+					continue
+				}
+				mu.Lock()
+				want = append(want, id)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	n := s.e.writer.commits.Load() - commits
+	t.Logf("%d writes in %d commits", writers*each, n)
+	if n >= writers*each {
+		t.Errorf("%d writes took %d commits: none shared one", writers*each, n)
+	}
+	slices.Sort(want)
+	if got := stored(t, s, path); !slices.Equal(got, want) {
+		t.Errorf("stored %d rows, want the %d written", len(got), len(want))
+	}
+}
+
+// A member that fails leaves nothing, whatever it wrote before failing;
+// its group-mates commit.
+func TestGroupFailingMember(t *testing.T) {
+	s, path := openGroupTest(t)
+	errOwn := errors.New("the member's own error")
+	errs := group(t, s,
+		insert("a"),
+		func(tx sqlstore.Querier) error {
+			if err := insert("b")(tx); err != nil {
+				return err
+			}
+			return errOwn
+		},
+		insert("c"),
+		func(tx sqlstore.Querier) error {
+			if err := insert("d")(tx); err != nil {
+				return err
+			}
+			return insert("a")(tx) // a UNIQUE violation, which SQLite undoes by itself only for the statement
+		},
+		insert("e"),
+	)
+	if !errors.Is(errs[1], errOwn) {
+		t.Errorf("failing member: %v, want its own error", errs[1])
+	}
+	if errs[3] == nil || !strings.Contains(errs[3].Error(), "UNIQUE") {
+		t.Errorf("member violating a unique key: %v, want its UNIQUE error", errs[3])
+	}
+	for _, i := range []int{0, 2, 4} {
+		if errs[i] != nil {
+			t.Errorf("member %d: %v", i, errs[i])
+		}
+	}
+	if got, want := stored(t, s, path), []string{"a", "c", "e", "holder"}; !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+// A caller whose context ends while it waits for the writer leaves with
+// the context's error and runs nothing, not even later.
+func TestGroupCancelledWaiter(t *testing.T) {
+	s, path := openGroupTest(t)
+	release, wait := holdWriter(t, s, "holder")
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{}, 1)
+	left := make(chan error, 1)
+	go func() {
+		left <- s.e.WriteTx(ctx, func(tx sqlstore.Querier) error {
+			ran <- struct{}{}
+			return insert("cancelled")(tx)
+		})
+	}()
+	time.Sleep(20 * time.Millisecond) // for it to wait behind the holder
+	cancel()
+	select {
+	case err := <-left:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled caller: %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the cancelled caller still waits for the writer")
+	}
+	release()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.e.WriteTx(context.Background(), insert("after")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ran:
+		t.Error("the cancelled caller's fn ran")
+	default:
+	}
+	if got, want := stored(t, s, path), []string{"after", "holder"}; !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+// A caller whose context ends while its fn runs fails at its next
+// statement, without the interrupt that would roll back the group-mates'
+// work with its own: SQLite rolls back the whole transaction when an
+// INSERT in it is interrupted. The context ends in the middle of a long
+// statement.
+func TestGroupCancelledMember(t *testing.T) {
+	s, path := openGroupTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := group(t, s,
+		insert("a"),
+		func(tx sqlstore.Querier) error {
+			if err := insert("b")(tx); err != nil {
+				return err
+			}
+			time.AfterFunc(5*time.Millisecond, cancel)
+			if _, err := tx.Exec(ctx, `
+				WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+				INSERT INTO parents (id) SELECT 'long ' || i FROM n`); err != nil {
+				return err
+			}
+			<-ctx.Done() // in case the statement was quicker
+			_, err := tx.Exec(ctx, `INSERT INTO parents (id) VALUES ('c')`)
+			return err
+		},
+		insert("d"),
+	)
+	if !errors.Is(errs[1], context.Canceled) {
+		t.Errorf("cancelled member: %v, want context.Canceled", errs[1])
+	}
+	if errs[0] != nil || errs[2] != nil {
+		t.Errorf("group-mates: %v, %v", errs[0], errs[2])
+	}
+	if got, want := stored(t, s, path), []string{"a", "d", "holder"}; !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+// When the COMMIT fails, every member gets its error and nothing of the
+// group is stored. The failure is real: a member defers foreign keys
+// behind the engine's back, so that no one checks them before COMMIT.
+func TestGroupCommitFailure(t *testing.T) {
+	s, path := openGroupTest(t)
+	errs := group(t, s,
+		insert("a"),
+		func(tx sqlstore.Querier) error {
+			if _, err := tx.Exec(context.Background(), `PRAGMA defer_foreign_keys = ON`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(context.Background(), `INSERT INTO children (id, parent) VALUES ('x', 'missing')`)
+			return err
+		},
+		insert("c"),
+	)
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "committing") || !strings.Contains(err.Error(), "FOREIGN KEY") {
+			t.Errorf("member %d: %v, want the failed COMMIT's error", i, err)
+		}
+	}
+	// The holder ran longer than groupTime, so it committed alone.
+	if got, want := stored(t, s, path), []string{"holder"}; !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v: nothing of the failed group", got, want)
+	}
+}
+
+// A member that defers foreign keys (as publish's idempotency key claim
+// does) and ends with one failing gets the error its own COMMIT would have
+// given; its group-mates commit, and those after it have their foreign
+// keys checked at each statement again.
+func TestGroupDeferredForeignKeys(t *testing.T) {
+	s, path := openGroupTest(t)
+	ctx := context.Background()
+	child := func(id, parent string) func(tx sqlstore.Querier) error {
+		return func(tx sqlstore.Querier) error {
+			_, err := tx.Exec(ctx, `INSERT INTO children (id, parent) VALUES ($1, $2)`, id, parent)
+			return err
+		}
+	}
+	deferred := func(fns ...func(tx sqlstore.Querier) error) func(tx sqlstore.Querier) error {
+		return func(tx sqlstore.Querier) error {
+			if err := s.e.DeferForeignKeys(ctx, tx); err != nil {
+				return err
+			}
+			for _, fn := range fns {
+				if err := fn(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	errs := group(t, s,
+		insert("a"),
+		deferred(child("orphan", "missing")),          // left failing
+		deferred(child("kept", "p"), insert("p")),     // the parent comes after the child, as for a key
+		child("immediate", "missing"),                 // no longer deferred
+		deferred(child("late", "q"), insert("other")), // left failing too
+		insert("b"),
+	)
+	for _, i := range []int{1, 4} {
+		if !errors.Is(errs[i], errForeignKeys) {
+			t.Errorf("member %d leaving a deferred violation: %v, want errForeignKeys", i, errs[i])
+		}
+	}
+	if errs[3] == nil || !strings.Contains(errs[3].Error(), "FOREIGN KEY") || errors.Is(errs[3], errForeignKeys) {
+		t.Errorf("member violating a foreign key without deferring: %v, want the statement's error", errs[3])
+	}
+	for _, i := range []int{0, 2, 5} {
+		if errs[i] != nil {
+			t.Errorf("member %d: %v", i, errs[i])
+		}
+	}
+	if got, want := stored(t, s, path), []string{"a", "b", "child kept", "holder", "p"}; !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+// A member that panics is rolled back, its caller panics, its group-mates
+// commit and the writer goes on.
+func TestGroupPanic(t *testing.T) {
+	s, path := openGroupTest(t)
+	errs := group(t, s,
+		insert("a"),
+		func(tx sqlstore.Querier) error {
+			if err := insert("b")(tx); err != nil {
+				return err
+			}
+			rows, err := tx.Query(context.Background(), `SELECT id FROM parents`)
+			if err != nil {
+				return err
+			}
+			rows.Next() // left open by the panic
+			panic("the member's panic")
+		},
+		insert("c"),
+	)
+	var p callerPanic
+	if !errors.As(errs[1], &p) || !strings.Contains(fmt.Sprint(p.value), "the member's panic") {
+		t.Errorf("panicking member's caller: %v, want a panic with the member's", errs[1])
+	}
+	if errs[0] != nil || errs[2] != nil {
+		t.Errorf("group-mates: %v, %v", errs[0], errs[2])
+	}
+	if err := s.e.WriteTx(context.Background(), insert("after")); err != nil {
+		t.Errorf("a write after the panic: %v", err)
+	}
+	if got, want := stored(t, s, path), []string{"a", "after", "c", "holder"}; !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
