@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	msqlite "modernc.org/sqlite"
 )
 
@@ -57,6 +58,7 @@ type writer struct {
 	// for the group's COMMIT; reused from group to group.
 	committing []*writeRequest
 	commits    atomic.Int64 // COMMITs run, for the tests
+	groupSize  prometheus.Histogram
 }
 
 func newWriter(e *engine) *writer {
@@ -65,6 +67,11 @@ func newWriter(e *engine) *writer {
 		requests: make(chan *writeRequest),
 		closing:  make(chan struct{}),
 		stopped:  make(chan struct{}),
+		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hookshot_sqlite_commit_group_size",
+			Help:    "Write transactions committed by one SQLite COMMIT (one fsync).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
 	}
 	go w.run()
 	return w
@@ -141,7 +148,7 @@ func (w *writer) group(first *writeRequest) {
 	r := first
 	for n := 1; ; n++ {
 		if lost := w.member(conn, tx, r); lost != nil {
-			_ = tx.Rollback() // SQLite already rolled back; this ends database/sql's transaction
+			_ = tx.Rollback() // whatever SQLite undid by itself, none of the group stays
 			for _, m := range w.committing {
 				m.done <- lost
 			}
@@ -162,6 +169,7 @@ func (w *writer) group(first *writeRequest) {
 		return
 	}
 	w.commits.Add(1)
+	w.groupSize.Observe(float64(len(w.committing)))
 	err = tx.Commit()
 	if err != nil {
 		err = fmt.Errorf("committing: %w", err)

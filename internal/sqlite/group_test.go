@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/hookshot/hookshot/internal/sqlstore"
 )
 
@@ -132,12 +135,23 @@ type callerPanic struct{ value any }
 
 func (p callerPanic) Error() string { return fmt.Sprintf("WriteTx panicked: %v", p.value) }
 
+// groupSizes is the sum of hookshot_sqlite_commit_group_size: the members
+// of every commit so far.
+func groupSizes(t *testing.T, s *Store) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := s.Metrics()[0].(prometheus.Metric).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleSum()
+}
+
 // Concurrent writes share commits, and every write told nil is in the
 // file after it closes.
 func TestGroupCommitDurable(t *testing.T) {
 	s, path := openGroupTest(t)
 	const writers, each = 32, 20
-	commits := s.e.writer.commits.Load()
+	commits, members := s.e.writer.commits.Load(), groupSizes(t, s)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -162,6 +176,9 @@ func TestGroupCommitDurable(t *testing.T) {
 	t.Logf("%d writes in %d commits", writers*each, n)
 	if n >= writers*each {
 		t.Errorf("%d writes took %d commits: none shared one", writers*each, n)
+	}
+	if got := groupSizes(t, s) - members; got != writers*each {
+		t.Errorf("hookshot_sqlite_commit_group_size counts %v members, want %d", got, writers*each)
 	}
 	slices.Sort(want)
 	if got := stored(t, s, path); !slices.Equal(got, want) {

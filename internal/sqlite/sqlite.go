@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/hookshot/hookshot"
@@ -163,6 +164,11 @@ func (s *Store) Close() error {
 	})
 	return s.closeErr
 }
+
+// Metrics are the store's Prometheus collectors:
+// hookshot_sqlite_commit_group_size, how many write transactions each
+// COMMIT carried (see group.go).
+func (s *Store) Metrics() []prometheus.Collector { return []prometheus.Collector{s.e.writer.groupSize} }
 
 // Migrations returns the names of the schema migrations in the order they
 // are applied, e.g. "0001_init". The PostgreSQL store has the same list.
