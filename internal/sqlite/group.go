@@ -32,8 +32,8 @@ const (
 	// groupMembers bounds a group, so that one commit does not carry an
 	// unbounded amount of work and its members' latency.
 	groupMembers = 64
-	// groupTime is how long a group takes in members: after a long member
-	// (a prune batch), the group commits rather than grow.
+	// groupTime bounds the time a group spends running its members: after
+	// a long member (a prune batch), the group commits rather than grow.
 	groupTime = 10 * time.Millisecond
 )
 
@@ -89,6 +89,8 @@ func (w *writer) stop() {
 // the writer leaves with ctx's error and runs nothing; once its fn has
 // begun, it waits for the outcome, which tells the truth about what is
 // stored. A panic in fn is raised again here, in the caller's goroutine.
+// fn must not write through the store itself: it would wait for the
+// writer, which waits for fn (as it waited for the one connection before).
 func (w *writer) do(ctx context.Context, fn func(q *querier) error) error {
 	r := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
