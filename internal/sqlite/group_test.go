@@ -414,3 +414,42 @@ func TestGroupPanic(t *testing.T) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
 }
+
+// A statement that fails for a full disk (SQLITE_FULL, for real: the
+// write connection may not grow the file past its size) can make SQLite
+// roll back the whole transaction, the group-mates' work with it. Whatever
+// SQLite does, a member told nil is stored and a member told an error is
+// not, and the full disk is classified as the store being unavailable.
+func TestGroupFullDisk(t *testing.T) {
+	s, path := openGroupTest(t)
+	exec(t, s, `PRAGMA max_page_count = 1`) // SQLite keeps the larger of this and the file's size
+	big := func(tx sqlstore.Querier) error {
+		_, err := tx.Exec(context.Background(), `
+			WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+			INSERT INTO parents (id) SELECT 'big ' || i FROM n`)
+		return err
+	}
+	bigRow := func(tx sqlstore.Querier) error { // one row: no statement journal to undo only the statement
+		_, err := tx.Exec(context.Background(), `INSERT INTO parents (id) VALUES ('big row ' || hex(zeroblob(400000)))`)
+		return err
+	}
+	errs := group(t, s, insert("a"), big, insert("c"), bigRow, insert("e"))
+	if !Unavailable(errs[1]) || !Unavailable(errs[3]) {
+		t.Errorf("members filling the disk: %v, %v; want SQLITE_FULL", errs[1], errs[3])
+	}
+	got := stored(t, s, path)
+	for i, id := range []string{"a", "big", "c", "big", "e"} {
+		if i%2 == 1 {
+			continue
+		}
+		if kept := slices.Contains(got, id); kept != (errs[i] == nil) {
+			t.Errorf("member %s: stored %v, error %v", id, kept, errs[i])
+		} else if errs[i] != nil && !Unavailable(errs[i]) {
+			t.Errorf("member %s lost with its group: %v, want the full disk's error", id, errs[i])
+		}
+	}
+	if slices.ContainsFunc(got, func(id string) bool { return strings.HasPrefix(id, "big") }) {
+		t.Errorf("stored part of a failed member")
+	}
+	t.Logf("outcomes: %v", errs)
+}
