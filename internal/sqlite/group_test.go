@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -83,28 +84,42 @@ func stored(t *testing.T, s *Store, path string) []string {
 }
 
 // holdWriter runs a member that keeps the writer until release is called,
-// so that the writes started meanwhile wait, and then form the next group
-// (the holder takes longer than groupTime, so it commits alone). It
-// returns once the member runs; wait returns the member's outcome.
-func holdWriter(t *testing.T, s *Store, id string) (release func(), wait func() error) {
+// so that the writes started meanwhile wait, and then join its group;
+// then it runs work. It returns once the member runs; wait returns the
+// member's outcome.
+func holdWriter(t *testing.T, s *Store, work func(tx sqlstore.Querier) error) (release func(), wait func() error) {
 	t.Helper()
 	running, released, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		done <- s.e.WriteTx(context.Background(), func(tx sqlstore.Querier) error {
 			close(running)
 			<-released
-			return insert(id)(tx)
+			return work(tx)
 		})
 	}()
 	<-running
 	return sync.OnceFunc(func() { close(released) }), func() error { return <-done }
 }
 
+func nothing(sqlstore.Querier) error { return nil }
+
 // group runs members concurrently while the writer is held, so that they
-// join one group, and returns their outcomes in order.
+// join one group with the holder, which writes nothing, and returns their
+// outcomes in order.
 func group(t *testing.T, s *Store, members ...func(tx sqlstore.Querier) error) []error {
 	t.Helper()
-	release, wait := holdWriter(t, s, "holder")
+	errs, commits := groupHeld(t, s, nothing, members...)
+	if commits >= len(members)+1 {
+		t.Errorf("%d members took %d commits: no group formed", len(members)+1, commits)
+	}
+	return errs
+}
+
+// groupHeld is group with the holder running work, and returns the
+// number of COMMITs too.
+func groupHeld(t *testing.T, s *Store, work func(tx sqlstore.Querier) error, members ...func(tx sqlstore.Querier) error) ([]error, int) {
+	t.Helper()
+	release, wait := holdWriter(t, s, work)
 	errs := make([]error, len(members))
 	var wg sync.WaitGroup
 	for i, fn := range members {
@@ -117,17 +132,31 @@ func group(t *testing.T, s *Store, members ...func(tx sqlstore.Querier) error) [
 			errs[i] = s.e.WriteTx(context.Background(), fn)
 		})
 	}
-	time.Sleep(50 * time.Millisecond) // for the members to queue up behind the holder
+	waitQueued(t, len(members))
 	commits := s.e.writer.commits.Load()
 	release()
-	if err := wait(); err != nil {
-		t.Errorf("holder: %v", err)
-	}
+	wait() //nolint:errcheck // the holder shares its group's fate, which the members report
 	wg.Wait()
-	if n := s.e.writer.commits.Load() - commits; n >= int64(len(members)+1) {
-		t.Errorf("%d members took %d commits: no group formed", len(members)+1, n)
+	return errs, int(s.e.writer.commits.Load() - commits)
+}
+
+// waitQueued returns once n callers wait for the writer: goroutines blocked
+// in the select of writer.do, as their stacks show.
+func waitQueued(t *testing.T, n int) {
+	t.Helper()
+	buf := make([]byte, 1<<22)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		queued := 0
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, " [select") && strings.Contains(g, "sqlite.(*writer).do(") {
+				queued++
+			}
+		}
+		if queued >= n {
+			return
+		}
 	}
-	return errs
+	t.Fatalf("fewer than %d callers wait for the writer", n)
 }
 
 // callerPanic is a panic of WriteTx, as group reports it.
@@ -186,6 +215,40 @@ func TestGroupCommitDurable(t *testing.T) {
 	}
 }
 
+// A group takes at most groupMembers members, and after a member that
+// ran for groupTime, no more: the others form the next group.
+func TestGroupBounds(t *testing.T) {
+	s, path := openGroupTest(t)
+	var members []func(tx sqlstore.Querier) error
+	var want []string
+	for i := range groupMembers + 10 {
+		id := fmt.Sprintf("m%03d", i)
+		members = append(members, insert(id))
+		want = append(want, id)
+	}
+	errs, commits := groupHeld(t, s, nothing, members...)
+	if commits < 2 { // more when groupTime ends a group first
+		t.Errorf("%d members took %d commits, want groups of at most %d", len(members)+1, commits, groupMembers)
+	}
+	errs2, commits := groupHeld(t, s, func(sqlstore.Querier) error {
+		time.Sleep(groupTime + 5*time.Millisecond)
+		return nil
+	}, insert("after long"))
+	if commits != 2 {
+		t.Errorf("a member after a long one: %d commits, want it in a group of its own", commits)
+	}
+	for i, err := range append(errs, errs2...) {
+		if err != nil {
+			t.Errorf("member %d: %v", i, err)
+		}
+	}
+	want = append(want, "after long")
+	slices.Sort(want)
+	if got := stored(t, s, path); !slices.Equal(got, want) {
+		t.Errorf("stored %d rows, want %d", len(got), len(want))
+	}
+}
+
 // A member that fails leaves nothing, whatever it wrote before failing;
 // its group-mates commit.
 func TestGroupFailingMember(t *testing.T) {
@@ -204,7 +267,7 @@ func TestGroupFailingMember(t *testing.T) {
 			if err := insert("d")(tx); err != nil {
 				return err
 			}
-			return insert("a")(tx) // a UNIQUE violation, which SQLite undoes by itself only for the statement
+			return insert("d")(tx) // a UNIQUE violation, which SQLite undoes by itself only for the statement
 		},
 		insert("e"),
 	)
@@ -219,7 +282,7 @@ func TestGroupFailingMember(t *testing.T) {
 			t.Errorf("member %d: %v", i, errs[i])
 		}
 	}
-	if got, want := stored(t, s, path), []string{"a", "c", "e", "holder"}; !slices.Equal(got, want) {
+	if got, want := stored(t, s, path), []string{"a", "c", "e"}; !slices.Equal(got, want) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
 }
@@ -228,7 +291,7 @@ func TestGroupFailingMember(t *testing.T) {
 // the context's error and runs nothing, not even later.
 func TestGroupCancelledWaiter(t *testing.T) {
 	s, path := openGroupTest(t)
-	release, wait := holdWriter(t, s, "holder")
+	release, wait := holdWriter(t, s, insert("holder"))
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{}, 1)
 	left := make(chan error, 1)
@@ -238,7 +301,7 @@ func TestGroupCancelledWaiter(t *testing.T) {
 			return insert("cancelled")(tx)
 		})
 	}()
-	time.Sleep(20 * time.Millisecond) // for it to wait behind the holder
+	waitQueued(t, 1)
 	cancel()
 	select {
 	case err := <-left:
@@ -297,7 +360,7 @@ func TestGroupCancelledMember(t *testing.T) {
 	if errs[0] != nil || errs[2] != nil {
 		t.Errorf("group-mates: %v, %v", errs[0], errs[2])
 	}
-	if got, want := stored(t, s, path), []string{"a", "d", "holder"}; !slices.Equal(got, want) {
+	if got, want := stored(t, s, path), []string{"a", "d"}; !slices.Equal(got, want) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
 }
@@ -323,9 +386,8 @@ func TestGroupCommitFailure(t *testing.T) {
 			t.Errorf("member %d: %v, want the failed COMMIT's error", i, err)
 		}
 	}
-	// The holder ran longer than groupTime, so it committed alone.
-	if got, want := stored(t, s, path), []string{"holder"}; !slices.Equal(got, want) {
-		t.Errorf("stored %v, want %v: nothing of the failed group", got, want)
+	if got := stored(t, s, path); len(got) != 0 {
+		t.Errorf("stored %v, want nothing of the failed group", got)
 	}
 }
 
@@ -376,7 +438,7 @@ func TestGroupDeferredForeignKeys(t *testing.T) {
 			t.Errorf("member %d: %v", i, errs[i])
 		}
 	}
-	if got, want := stored(t, s, path), []string{"a", "b", "child kept", "holder", "p"}; !slices.Equal(got, want) {
+	if got, want := stored(t, s, path), []string{"a", "b", "child kept", "p"}; !slices.Equal(got, want) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
 }
@@ -410,7 +472,7 @@ func TestGroupPanic(t *testing.T) {
 	if err := s.e.WriteTx(context.Background(), insert("after")); err != nil {
 		t.Errorf("a write after the panic: %v", err)
 	}
-	if got, want := stored(t, s, path), []string{"a", "after", "c", "holder"}; !slices.Equal(got, want) {
+	if got, want := stored(t, s, path), []string{"a", "after", "c"}; !slices.Equal(got, want) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
 }
