@@ -249,8 +249,8 @@ func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner s
 // ReleaseDeliveries runs releaseSQL; the releasing process's clock is the
 // clock of every process that shares the file, since they share a machine.
 func (e *engine) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
-	return e.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, e.release).ExecContext(ctx, time.Now().UnixMicro(), e.Strings(ids), owner)
+	return e.WriteTx(ctx, func(tx sqlstore.Querier) error {
+		_, err := e.stmt(ctx, tx, e.release).ExecContext(ctx, time.Now().UnixMicro(), e.Strings(ids), owner)
 		return err
 	})
 }
