@@ -209,7 +209,7 @@ func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds [
 // record*SQL statements for the rules).
 func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner string, results []sqlstore.EncodedResult) error {
 	insert := e.stmt(ctx, tx, e.recordAttempt)
-	var moved *sql.Stmt // rarely needed
+	var moved *memberStmt // rarely needed
 	update := e.stmt(ctx, tx, e.recordDelivery)
 	validate := e.stmt(ctx, tx, e.recordValidation)
 	for _, r := range results {
@@ -220,7 +220,8 @@ func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner s
 		n, err := affected(insert.ExecContext(ctx, args...))
 		if err == nil && n == 0 {
 			if moved == nil {
-				moved = e.stmt(ctx, tx, e.recordMoved)
+				st := e.stmt(ctx, tx, e.recordMoved)
+				moved = &st
 			}
 			n, err = affected(moved.ExecContext(ctx, args...))
 		}
