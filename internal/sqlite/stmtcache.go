@@ -184,7 +184,8 @@ func (c *stmtConn) Close() error {
 }
 
 // cachedRows are the rows of a cached statement, which Close resets for
-// the next run.
+// the next run. They hide the driver's column type methods, which the
+// store has no use for (sql.Rows.ColumnTypes would report less).
 type cachedRows struct {
 	driver.Rows
 	s *cachedStmt
