@@ -42,7 +42,7 @@ type Reservation struct {
 // queued, and the engine has a free slot counting the claim out in the
 // store. It takes none while the engine is behind, i.e. unless its last
 // claim found nothing more due and nothing has fallen due since: older
-// due deliveries go first. What it does not take is inserted due as
+// due deliveries go first; nor while recording fails. What it does not take is inserted due as
 // usual and claimed, and the engine counts itself behind until a claim
 // has taken that. It returns nil when it takes nothing.
 //
@@ -54,9 +54,16 @@ func (e *Engine) Reserve(webhooks []int64) *Reservation {
 	if len(webhooks) == 0 {
 		return nil
 	}
+	recording := e.records.pause() == 0
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.started || e.closed || !e.caughtUpLocked() {
+		return nil
+	}
+	if !recording {
+		// Attempts started now could not be recorded: claims wait for
+		// the recorder (see lookOnce), and so do these, due in the store.
+		e.markBehindLocked()
 		return nil
 	}
 	r := &Reservation{e: e, held: make([]bool, len(webhooks))}
@@ -115,12 +122,17 @@ func (r *Reservation) Holds(i int) bool {
 // A job beyond the slots of its webhook is placed as a claimed one would
 // be, and handed back when there is no room.
 func (r *Reservation) Start(jobs []*hookshot.Job) {
-	if r == nil || r.done {
+	if r == nil {
 		return
 	}
 	e := r.e
 	var surplus []string
+	started := 0
 	e.mu.Lock()
+	if r.done {
+		e.mu.Unlock()
+		return
+	}
 	r.done = true
 	for _, j := range jobs {
 		w := j.Delivery.WebhookID
@@ -130,14 +142,17 @@ func (r *Reservation) Start(jobs []*hookshot.Job) {
 		case r.slots[w] > 0:
 			r.slots[w]--
 			e.startLocked(j)
+			started++
 		case !e.placeLocked(j):
 			surplus = append(surplus, j.Delivery.ID)
+		default:
+			started++
 		}
 	}
 	n := r.freeLocked()
 	e.mu.Unlock()
 	e.offers.Done()
-	e.metrics.handedOff.Add(float64(len(jobs)))
+	e.metrics.handedOff.Add(float64(started))
 	if n > 0 {
 		// A freed slot may let a claim through.
 		e.wakeLoop()
@@ -148,11 +163,15 @@ func (r *Reservation) Start(jobs []*hookshot.Job) {
 // Cancel frees the reservation's slots: the publish stored nothing leased
 // to the engine.
 func (r *Reservation) Cancel() {
-	if r == nil || r.done {
+	if r == nil {
 		return
 	}
 	e := r.e
 	e.mu.Lock()
+	if r.done {
+		e.mu.Unlock()
+		return
+	}
 	r.done = true
 	r.freeLocked()
 	e.mu.Unlock()
