@@ -37,6 +37,14 @@ type Store interface {
 	Webhook(ctx context.Context, studyID, id int64) (*Webhook, error)
 	// Webhooks returns a study's webhooks, oldest first.
 	Webhooks(ctx context.Context, studyID int64) ([]*Webhook, error)
+	// RoutingWebhooks returns what publish routes by: a study's webhooks
+	// as Webhooks would return them when the call starts, every change
+	// committed before then included (by any process sharing the
+	// database), but with Health left zero and UpdatedAt and
+	// Validation.CheckedAt possibly older (they alone change nothing it
+	// routes by). The list and its webhooks may be shared with other
+	// callers and must not be modified.
+	RoutingWebhooks(ctx context.Context, studyID int64) ([]*Webhook, error)
 	// Studies returns every study that has at least one webhook, by
 	// ascending id, with how many it has and how many are active.
 	Studies(ctx context.Context) ([]StudySummary, error)

@@ -20,7 +20,7 @@ import (
 
 var base = time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
 
-func passedWebhook(t *testing.T, s hookshot.Store, study int64) *hookshot.Webhook {
+func passedWebhook(t testing.TB, s hookshot.Store, study int64) *hookshot.Webhook {
 	t.Helper()
 	w := &hookshot.Webhook{
 		StudyID: study, URL: "https://example.com/hook", Auth: hookshot.Auth{Type: hookshot.AuthHMAC},

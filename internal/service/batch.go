@@ -31,7 +31,7 @@ func (s *Events) PublishBatch(ctx context.Context, p *hookshot.Principal, studyI
 		return nil, hookshot.Invalid(fmt.Sprintf("The batch holds %d events, more than the limit of %d; split it into several batches.", len(events), MaxBatch),
 			hookshot.FieldError{Field: "events", Message: fmt.Sprintf("must hold 1 to %d events, not %d", MaxBatch, len(events))})
 	}
-	webhooks, err := s.store.Webhooks(ctx, studyID)
+	webhooks, err := s.store.RoutingWebhooks(ctx, studyID)
 	if err != nil {
 		return nil, err
 	}

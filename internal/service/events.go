@@ -101,7 +101,7 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 	if err := mayPublish(p, studyID); err != nil {
 		return nil, err
 	}
-	webhooks, err := s.store.Webhooks(ctx, studyID)
+	webhooks, err := s.store.RoutingWebhooks(ctx, studyID)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,10 @@ import (
 // SQLite, jsonb on PostgreSQL: both take the JSON text and give back its
 // bytes), and how rows become hookshot values.
 
+// webhookColumns are the columns scanWebhook reads. A column that publish
+// or a delivery reads must also be among those whose change bumps the
+// routing version (the triggers of migration 0011, both engines), or the
+// routing cache would keep its old value (routing.go).
 const webhookColumns = `id, study_id, url, auth, credentials, events, event_options, active,
 	validation_status, validation_delivery_id, validation_checked_at, created_at, updated_at,
 	description, format, previous_secret_until,

@@ -159,6 +159,7 @@ type Store struct {
 	name       string
 	migrations Migrations
 	ready      readiness
+	routes     routes
 }
 
 // New returns a Store on e. It neither connects nor migrates.

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"Relays", relayTests},
 		{"Lifecycle", lifecycleTests},
 		{"Health", healthTests},
+		{"Routing", routingTests},
 		{"Recovery", recoveryTests},
 		{"Backlog", backlogTests},
 		{"Accounts", accountTests},
