@@ -38,8 +38,10 @@ func (s *Events) reserve(deliveries []*hookshot.Delivery) *delivery.Reservation 
 
 // handOver starts r's deliveries in the engine once their publications
 // are committed: those the store inserted leased, with what a claim would
-// have loaded. A publication answered under its key (Replayed) stored
-// nothing new; its deliveries' slots are freed.
+// have loaded (the webhooks the publish routed by, shared with the
+// routing cache: the engine only reads them). A publication answered
+// under its key (Replayed) stored nothing new; its deliveries' slots are
+// freed.
 func handOver(r *delivery.Reservation, pubs []*hookshot.Publication, webhooks []*hookshot.Webhook) {
 	if r == nil {
 		return
