@@ -54,6 +54,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	tuneGC(getenv)
 
 	// SQLite is for one serve (SPEC §13): the lock is taken before the
 	// database opens, so a second serve changes nothing before it stops.

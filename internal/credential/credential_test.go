@@ -369,3 +369,66 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// What opened once is kept under its sealed bytes: opening them again
+// gives the same credentials, other bytes (even of equal credentials) are
+// opened on their own, and a changed copy of opened bytes still fails.
+func TestOpenKeepsWhatItOpened(t *testing.T) {
+	b := newBox(t)
+	sealed, err := b.Seal(everything)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if c, err := b.Open(sealed); err != nil || c != everything {
+			t.Fatalf("Open = %+v, %v", c, err)
+		}
+	}
+	if n := b.credentials.len(); n != 1 {
+		t.Fatalf("%d opened credentials kept, want 1", n)
+	}
+	again, err := b.Seal(everything)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := b.Open(again); err != nil || c != everything {
+		t.Fatalf("Open of a second sealing = %+v, %v", c, err)
+	}
+	if n := b.credentials.len(); n != 2 {
+		t.Fatalf("%d opened credentials kept, want 2", n)
+	}
+	changed := bytes.Clone(sealed)
+	changed[len(changed)-1] ^= 0x01
+	if c, err := b.Open(changed); !errors.Is(err, ErrCannotOpen) {
+		t.Fatalf("Open of a changed copy of opened bytes = %+v, %v; want ErrCannotOpen", c, err)
+	}
+	if n := b.credentials.len(); n != 2 {
+		t.Fatalf("a failed Open was kept: %d entries", n)
+	}
+}
+
+// However many credentials pass through, the Box keeps at most maxOpened,
+// and what it dropped still opens.
+func TestOpenedIsBounded(t *testing.T) {
+	b := newBox(t)
+	var first []byte
+	for i := range maxOpened + 10 {
+		c := hookshot.Credentials{Secret: fmt.Sprint("secret ", i)}
+		sealed, err := b.Seal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = sealed
+		}
+		if got, err := b.Open(sealed); err != nil || got != c {
+			t.Fatalf("Open = %+v, %v", got, err)
+		}
+	}
+	if n := b.credentials.len(); n != maxOpened {
+		t.Fatalf("%d opened credentials kept, want the bound %d", n, maxOpened)
+	}
+	if got, err := b.Open(first); err != nil || got.Secret != "secret 0" {
+		t.Fatalf("Open of the first = %+v, %v", got, err)
+	}
+}

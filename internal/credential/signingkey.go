@@ -29,8 +29,14 @@ func (b *Box) SealPrivateKey(key ed25519.PrivateKey) ([]byte, error) {
 }
 
 // OpenPrivateKey decrypts what SealPrivateKey returned. Bytes sealed with
-// another key, or changed, give ErrCannotOpen.
+// another key, or changed, give ErrCannotOpen. The key returned is shared
+// by every caller that opens the same bytes: it must not be changed.
+// (Sharing it also lets crypto/ed25519 keep its precomputation of the key
+// from one signature to the next.)
 func (b *Box) OpenPrivateKey(sealed []byte) (ed25519.PrivateKey, error) {
+	if key, ok := b.keys.get(sealed); ok {
+		return key, nil
+	}
 	if len(sealed) == 0 || sealed[0] != formatKeyV1 {
 		return nil, fmt.Errorf("credential: this is not a sealed signing key")
 	}
@@ -46,5 +52,7 @@ func (b *Box) OpenPrivateKey(sealed []byte) (ed25519.PrivateKey, error) {
 	if len(seed) != ed25519.SeedSize {
 		return nil, fmt.Errorf("credential: the sealed signing key holds %d bytes, not a %d-byte seed", len(seed), ed25519.SeedSize)
 	}
-	return ed25519.NewKeyFromSeed(seed), nil
+	key := ed25519.NewKeyFromSeed(seed)
+	b.keys.put(sealed, key)
+	return key, nil
 }

@@ -31,6 +31,15 @@ func TestSealPrivateKey(t *testing.T) {
 		t.Fatal("the opened key is not the sealed one")
 	}
 
+	t.Run("opening again gives the key kept", func(t *testing.T) {
+		again, err := b.OpenPrivateKey(sealed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &again[0] != &opened[0] {
+			t.Fatal("the key was opened afresh, not kept")
+		}
+	})
 	t.Run("another box cannot open it", func(t *testing.T) {
 		if _, err := newBox(t).OpenPrivateKey(sealed); !errors.Is(err, ErrCannotOpen) {
 			t.Fatalf("OpenPrivateKey with another key: %v, want ErrCannotOpen", err)

@@ -89,39 +89,35 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		// children (SPEC §18).
 		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(header))
 	}
-	// Stored headers are built before any credential is added, then the
-	// credential header is recorded as redacted: the secret never reaches
-	// the attempt record.
-	stored := header.Clone()
 	again := verdict{next: retry}
 
 	creds, err := s.opener.Open(w.SealedCredentials)
 	if err != nil {
 		att.Error = "cannot open the webhook's stored credentials: " + err.Error()
-		att.Request.Headers = stored
+		att.Request.Headers = header
 		att.Duration = time.Since(started)
 		return att, again.as(classOther)
 	}
-	signatures, err := s.sign(ctx, d, w, creds, body, att.StartedAt)
-	if err != nil {
+	// Signatures are no secret: they are stored as sent, so that a
+	// receiver's complaint can be checked against the attempt.
+	if err := s.sign(ctx, d, w, creds, body, att.StartedAt, header); err != nil {
 		att.Error = err.Error()
-		att.Request.Headers = stored
+		att.Request.Headers = header
 		att.Duration = time.Since(started)
 		return att, again
 	}
-	// Signatures are no secret: they are stored as sent, so that a
-	// receiver's complaint can be checked against the attempt.
-	for name, value := range signatures {
-		header[name] = []string{value}
-		stored[name] = []string{value}
-	}
+	// The stored headers are the sent ones, one map for both, unless a
+	// credential goes out: the stored copy then has it redacted, so the
+	// secret never reaches the attempt record. Neither map is written
+	// once the request is made.
+	stored := header
 	cachedToken := false
 	switch w.Auth.Type {
 	case hookshot.AuthBasic:
+		stored = withRedactedAuthorization(header)
 		header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(w.Auth.Username+":"+creds.Password))}
-		stored["Authorization"] = []string{redacted}
 	case hookshot.AuthOAuth2:
-		stored["Authorization"] = []string{redacted}
+		stored = withRedactedAuthorization(header)
 		tok, cached, err := s.tokens.token(ctx, w, creds)
 		if err != nil {
 			att.Error = describeTokenFailure(err, w.Auth.TokenURL, s.timeout, at.current())
@@ -223,29 +219,50 @@ func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 	return max(0, at.Sub(now)), true
 }
 
+// headerRoom is how many header values an attempt sends at most: the
+// fixed ones, traceparent, the validation code or the test mark, three
+// signature headers and Authorization.
+const headerRoom = 13
+
+// headers returns the headers every attempt of job sends, with room in
+// the map for the signatures and credentials still to come. The values
+// share one backing array, as in Header.Clone, rather than one allocation
+// each.
 func (s *sender) headers(job *hookshot.Job) http.Header {
 	d, w := job.Delivery, job.Webhook
 	p := s.wire.HeaderPrefix
+	h := make(http.Header, headerRoom)
+	values := make([]string, 0, headerRoom)
 	// Keys are set directly, not through Header.Set, so they go out spelt
 	// as documented (X-ActiGraph-…, not X-Actigraph-…).
-	h := http.Header{
-		"Content-Type":       {"application/json; charset=utf-8"},
-		"User-Agent":         {s.wire.UserAgent},
-		p + "Webhook-Id":     {strconv.FormatInt(w.ID, 10)},
-		p + "Event":          {d.Event},
-		p + "Delivery":       {d.ID},
-		"X-Client-Cert-Used": {"False"},
+	set := func(name, value string) {
+		values = append(values, value)
+		h[name] = values[len(values)-1 : len(values) : len(values)]
 	}
+	set("Content-Type", "application/json; charset=utf-8")
+	set("User-Agent", s.wire.UserAgent)
+	set(p+"Webhook-Id", strconv.FormatInt(w.ID, 10))
+	set(p+"Event", d.Event)
+	set(p+"Delivery", d.ID)
+	set("X-Client-Cert-Used", "False")
 	if d.TraceParent != "" {
-		h["Traceparent"] = []string{d.TraceParent}
+		set("Traceparent", d.TraceParent)
 	}
 	if d.Event == hookshot.EventValidation {
-		h[p+"Hook-Secret"] = []string{d.ValidationCode}
+		set(p+"Hook-Secret", d.ValidationCode)
 	}
 	if job.Test {
-		h[p+"Test"] = []string{"true"}
+		set(p+"Test", "true")
 	}
 	return h
+}
+
+// withRedactedAuthorization is a copy of h to store, with the
+// Authorization header about to be added to h recorded as redacted.
+func withRedactedAuthorization(h http.Header) http.Header {
+	stored := h.Clone()
+	stored["Authorization"] = []string{redacted}
+	return stored
 }
 
 // describe turns a transport error into a reason a person can act on.

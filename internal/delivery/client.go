@@ -62,6 +62,17 @@ func NewClient(opts ClientOptions) *http.Client {
 		ExpectContinueTimeout:  time.Second,
 		ResponseHeaderTimeout:  0, // the per-attempt context bounds the whole attempt
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		HTTP2: &http.HTTP2Config{
+			// No HPACK dynamic table for what Hookshot sends. Every
+			// attempt carries values no other request repeats (delivery
+			// id, signature, traceparent, timestamp): with the table,
+			// each of them is added and an older entry evicted, map
+			// writes and deletes that cost more than the bytes they
+			// save, and the repeated values are soon evicted too. The
+			// names stay indexed in the static table where HPACK has
+			// them; receivers' answers are decoded as before.
+			MaxEncoderHeaderTableSize: 1,
+		},
 	}
 	return &http.Client{
 		Transport: transport,

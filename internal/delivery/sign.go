@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -19,65 +20,65 @@ type SigningKeys interface {
 	SigningKeys(ctx context.Context, studyID int64, now time.Time) ([]*hookshot.SigningKey, error)
 }
 
-// sign returns the signature headers of one attempt (SPEC §3 and §16),
-// signed at the attempt's start. A request with neither a shared secret
-// nor a key gets no signature; in format standard it still gets the id
-// and the timestamp.
-func (s *sender) sign(ctx context.Context, d *hookshot.Delivery, w *hookshot.Webhook, creds hookshot.Credentials, body []byte, at time.Time) (map[string]string, error) {
+// sign adds the signature headers of one attempt (SPEC §3 and §16) to
+// header, signed at the attempt's start. A request with neither a shared
+// secret nor a key gets no signature; in format standard it still gets
+// the id and the timestamp. When signing fails, header is left as it was.
+func (s *sender) sign(ctx context.Context, d *hookshot.Delivery, w *hookshot.Webhook, creds hookshot.Credentials, body []byte, at time.Time, header http.Header) error {
 	if w.Format != webhook.FormatStandard {
 		if w.Auth.Type != hookshot.AuthHMAC {
-			return nil, nil
+			return nil
 		}
 		name := s.wire.HeaderPrefix + "Signature"
 		if w.SignsWithPrevious(at) && creds.PreviousSecret != "" {
 			// Receivers that know only the old secret keep verifying the
 			// header they always read; those that know the new one find
 			// it in -Next.
-			return map[string]string{
-				name:           webhook.Sign(creds.PreviousSecret, body),
-				name + "-Next": webhook.Sign(creds.Secret, body),
-			}, nil
+			header[name] = []string{webhook.Sign(creds.PreviousSecret, body)}
+			header[name+"-Next"] = []string{webhook.Sign(creds.Secret, body)}
+			return nil
 		}
-		return map[string]string{name: webhook.Sign(creds.Secret, body)}, nil
+		header[name] = []string{webhook.Sign(creds.Secret, body)}
+		return nil
 	}
 
-	headers := map[string]string{
-		webhook.HeaderStandardID:        d.ID,
-		webhook.HeaderStandardTimestamp: strconv.FormatInt(at.Unix(), 10),
-	}
-	var entries []string
+	var signature string
 	switch w.Auth.Type {
 	case hookshot.AuthHMAC:
 		entry, err := webhook.SignStandard(creds.Secret, d.ID, at, body)
 		if err != nil {
-			return nil, fmt.Errorf("cannot sign in format standard: %w (edit the webhook's secret, or rotate it)", err)
+			return fmt.Errorf("cannot sign in format standard: %w (edit the webhook's secret, or rotate it)", err)
 		}
-		entries = append(entries, entry)
+		signature = entry
 		if w.SignsWithPrevious(at) && creds.PreviousSecret != "" {
 			// A previous secret from before the webhook moved to format
 			// standard may be no whsec_ secret; it cannot sign here, and
 			// the new one's signature is there.
 			if entry, err := webhook.SignStandard(creds.PreviousSecret, d.ID, at, body); err == nil {
-				entries = append(entries, entry)
+				signature += " " + entry
 			}
 		}
 	case hookshot.AuthEd25519:
 		keys, err := s.signingKeys(ctx, w.StudyID, at)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		entries := make([]string, 0, len(keys))
 		for _, key := range keys {
 			entry, err := webhook.SignEd25519(key, d.ID, at, body)
 			if err != nil {
-				return nil, fmt.Errorf("cannot sign with the study's key: %w", err)
+				return fmt.Errorf("cannot sign with the study's key: %w", err)
 			}
 			entries = append(entries, entry)
 		}
+		signature = strings.Join(entries, " ")
 	}
-	if len(entries) > 0 {
-		headers[webhook.HeaderStandardSignature] = strings.Join(entries, " ")
+	header[webhook.HeaderStandardID] = []string{d.ID}
+	header[webhook.HeaderStandardTimestamp] = []string{strconv.FormatInt(at.Unix(), 10)}
+	if signature != "" {
+		header[webhook.HeaderStandardSignature] = []string{signature}
 	}
-	return headers, nil
+	return nil
 }
 
 // signingKeys opens the study's private keys in force at at.

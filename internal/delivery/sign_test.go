@@ -128,13 +128,17 @@ func TestSign(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := &sender{wire: DefaultWire, opener: noCredentials{}, keys: c.keys, keyOpen: seedOpener{}}
-			signed, err := s.sign(t.Context(), d, &c.w, c.creds, body, at)
-			if err != nil {
+			signed := http.Header{}
+			if err := s.sign(t.Context(), d, &c.w, c.creds, body, at, signed); err != nil {
 				t.Fatalf("sign: %v", err)
 			}
+			// As a receiver reads them: spelt as sent, canonical once
+			// received.
 			header := http.Header{}
-			for k, v := range signed {
-				header.Set(k, v)
+			for k, vs := range signed {
+				for _, v := range vs {
+					header.Add(k, v)
+				}
 			}
 			for _, name := range c.headers {
 				if header.Get(name) == "" {

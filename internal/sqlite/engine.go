@@ -27,9 +27,9 @@ type engine struct {
 
 	// Statements of the queue's hot path, prepared once on the write
 	// connection and reused by every transaction (see prepare).
-	claimSelect, claimUpdate, insertDelivery                 *sql.Stmt
-	recordAttempt, recordDelivery, recordValidation, release *sql.Stmt
-	healthUpdate, healthCount, healthForget                  *sql.Stmt
+	claimSelect, claimUpdate, insertDelivery                              *sql.Stmt
+	recordAttempt, recordMoved, recordDelivery, recordValidation, release *sql.Stmt
+	healthUpdate, healthCount, healthForget                               *sql.Stmt
 	// insertLeased inserts a delivery a publish hands to its engine.
 	insertLeased *sql.Stmt
 }

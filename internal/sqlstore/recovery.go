@@ -51,7 +51,7 @@ func fillCount(e *hookshot.AuditEntry, n int64) {
 
 // UnreplayedEvents pages through a study's events in [since, until), by
 // the events_study_created index, and leaves out those that have a
-// delivery to the webhook, by the unique (webhook_id, event_id) index.
+// delivery to the webhook, by the unique (event_id, webhook_id) index.
 func (s *Store) UnreplayedEvents(ctx context.Context, f hookshot.ReplayFilter) ([]*hookshot.Event, error) {
 	var args params
 	where := []string{
@@ -82,7 +82,7 @@ func (s *Store) UnreplayedEvents(ctx context.Context, f hookshot.ReplayFilter) (
 }
 
 // ReplayDeliveries inserts ds, skipping any whose event already has a
-// delivery to the webhook (the unique (webhook_id, event_id) index, so
+// delivery to the webhook (the unique (event_id, webhook_id) index, so
 // that two replays at once cannot both deliver an event), and appends e,
 // in one transaction. The webhook's row is locked first: it cannot be
 // disabled, revalidated or deleted until the deliveries are in.
