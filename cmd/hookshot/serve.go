@@ -101,6 +101,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registry.MustRegister(delivery.NewBacklogCollector(store, clk, log.With("component", "metrics")))
+	if m, ok := store.(interface{ Metrics() []prometheus.Collector }); ok {
+		registry.MustRegister(m.Metrics()...) // SQLite's commit groups
+	}
 	owner := ownerName()
 
 	// Without an OTLP endpoint the tracer stays nil, and neither the API

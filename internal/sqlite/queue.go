@@ -239,7 +239,7 @@ func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds [
 // record*SQL statements for the rules).
 func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner string, results []sqlstore.EncodedResult) error {
 	insert := e.stmt(ctx, tx, e.recordAttempt)
-	var moved *sql.Stmt // rarely needed
+	var moved *memberStmt // rarely needed
 	update := e.stmt(ctx, tx, e.recordDelivery)
 	validate := e.stmt(ctx, tx, e.recordValidation)
 	for _, r := range results {
@@ -250,7 +250,8 @@ func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner s
 		n, err := affected(insert.ExecContext(ctx, args...))
 		if err == nil && n == 0 {
 			if moved == nil {
-				moved = e.stmt(ctx, tx, e.recordMoved)
+				st := e.stmt(ctx, tx, e.recordMoved)
+				moved = &st
 			}
 			n, err = affected(moved.ExecContext(ctx, args...))
 		}
@@ -279,8 +280,8 @@ func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner s
 // ReleaseDeliveries runs releaseSQL; the releasing process's clock is the
 // clock of every process that shares the file, since they share a machine.
 func (e *engine) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
-	return e.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, e.release).ExecContext(ctx, time.Now().UnixMicro(), e.Strings(ids), owner)
+	return e.WriteTx(ctx, func(tx sqlstore.Querier) error {
+		_, err := e.stmt(ctx, tx, e.release).ExecContext(ctx, time.Now().UnixMicro(), e.Strings(ids), owner)
 		return err
 	})
 }

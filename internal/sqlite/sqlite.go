@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/hookshot/hookshot"
@@ -86,7 +87,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.New("sqlite: an in-memory database is not supported; use a file, e.g. in a temporary directory")
 	}
 	base := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, busyTimeout.Milliseconds())
-	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+	// temp_store=MEMORY keeps the savepoints' journal, which the group
+	// commit's members write (group.go), in memory rather than in a
+	// temporary file written page by page; it serves only to roll a member
+	// back, never to recover the database.
+	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -102,15 +107,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
+	e.writer = newWriter(e)
 	// Migrate before the read pool opens, so that its connections find the
 	// file already in WAL mode.
 	if err := s.Migrate(ctx); err != nil {
-		write.Close()
+		s.Close()
 		return nil, err
 	}
 	read, err := sql.Open("sqlite", base+"&_query_only=1")
 	if err != nil {
-		write.Close()
+		s.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for reading: %w", path, err)
 	}
 	read.SetMaxOpenConns(readConns)
@@ -135,11 +141,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the prepared statements and both connection pools,
-// returning every error met. Later calls do nothing and return the first
+// Close ends the writer, once the write transactions it runs have
+// committed; later writes fail. It closes the prepared statements and both
+// connection pools, returning every error met. Later calls do nothing and return the first
 // call's result, so a deferred Close after an explicit one is harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.e.writer.stop() // after the group it runs, if any
 		var errs []error
 		for st := range s.e.statements() {
 			if *st != nil {
@@ -156,6 +164,11 @@ func (s *Store) Close() error {
 	})
 	return s.closeErr
 }
+
+// Metrics are the store's Prometheus collectors:
+// hookshot_sqlite_commit_group_size, how many write transactions each
+// COMMIT carried (see group.go).
+func (s *Store) Metrics() []prometheus.Collector { return []prometheus.Collector{s.e.writer.groupSize} }
 
 // Migrations returns the names of the schema migrations in the order they
 // are applied, e.g. "0001_init". The PostgreSQL store has the same list.
