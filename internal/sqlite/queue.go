@@ -202,11 +202,11 @@ func (e *engine) ClaimDue(ctx context.Context, tx sqlstore.Querier, c hookshot.C
 // with a LeaseOwner leased when they may be (insertLeasedSQL), the others
 // and the rest due (insertDeliverySQL).
 func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds []*hookshot.Delivery) ([]string, error) {
-	var insert, leased *sql.Stmt
+	var insert, leased memberStmt
 	inserted := make([]string, 0, len(ds))
 	for _, d := range ds {
 		if d.LeaseOwner != "" {
-			if leased == nil {
+			if leased.st == nil {
 				leased = e.stmt(ctx, tx, e.insertLeased)
 			}
 			res, err := leased.ExecContext(ctx, d.ID, d.WebhookID, d.StudyID, nullString(d.EventID), d.Event,
@@ -220,7 +220,7 @@ func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds [
 			}
 			d.LeaseOwner, d.LeaseUntil = "", time.Time{}
 		}
-		if insert == nil {
+		if insert.st == nil {
 			insert = e.stmt(ctx, tx, e.insertDelivery)
 		}
 		res, err := insert.ExecContext(ctx, d.ID, d.WebhookID, d.StudyID, nullString(d.EventID), d.Event,
