@@ -36,6 +36,8 @@ type engine struct {
 	claimSelect, claimUpdate, insertDelivery                              *sql.Stmt
 	recordAttempt, recordMoved, recordDelivery, recordValidation, release *sql.Stmt
 	healthUpdate, healthCount, healthForget                               *sql.Stmt
+	// insertLeased inserts a delivery a publish hands to its engine.
+	insertLeased *sql.Stmt
 }
 
 var _ sqlstore.Engine = (*engine)(nil)
