@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookshot/hookshot/internal/sqlstore"
@@ -25,6 +26,10 @@ type engine struct {
 	// rewritten maps the store's statements, written with $1, $2, ...,
 	// to SQLite's ?1, ?2, ...: each is rewritten once, on first use.
 	rewritten sync.Map
+
+	// caching lets the connections keep the statements they run prepared
+	// (stmtcache.go); set once the migrations have run.
+	caching atomic.Bool
 
 	// Statements of the queue's hot path, prepared once on the write
 	// connection and reused by every transaction (see prepare).

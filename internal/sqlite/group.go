@@ -279,7 +279,7 @@ var errForeignKeys = errors.New("FOREIGN KEY constraint failed (deferred, checke
 // member's violations with its work.
 func pendingForeignKeys(conn *sql.Conn) error {
 	return conn.Raw(func(dc any) error {
-		st, ok := dc.(msqlite.DBStatus)
+		st, ok := rawConn(dc).(msqlite.DBStatus)
 		if !ok {
 			return fmt.Errorf("sqlite: the driver's connection (%T) reports no status", dc)
 		}

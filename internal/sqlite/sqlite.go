@@ -15,7 +15,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -87,11 +86,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.New("sqlite: an in-memory database is not supported; use a file, e.g. in a temporary directory")
 	}
 	base := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, busyTimeout.Milliseconds())
+	e := &engine{path: path}
 	// temp_store=MEMORY keeps the savepoints' journal, which the group
 	// commit's members write (group.go), in memory rather than in a
 	// temporary file written page by page; it serves only to roll a member
 	// back, never to recover the database.
-	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(MEMORY)")
+	write, err := openDB(base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(MEMORY)", &e.caching)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -101,7 +101,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	e := &engine{path: path, write: write}
+	e.write = write
 	s := &Store{Store: sqlstore.New(e, migrations), e: e}
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
@@ -114,7 +114,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", base+"&_query_only=1")
+	e.caching.Store(true) // the schema is the one the store's statements are written for
+	read, err := openDB(base+"&_query_only=1", &e.caching)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for reading: %w", path, err)
