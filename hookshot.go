@@ -197,6 +197,16 @@ type Delivery struct {
 	TraceParent    string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// LeaseOwner, when set on a delivery being published, has the store
+	// insert it already leased to that process's engine until LeaseUntil,
+	// as a claim would lease it, so that the publish hands it over without
+	// a claim; if the process dies, the lease runs out and it is due. The
+	// store leases only what an engine would claim: a delivery of a
+	// disabled webhook or of a relay is inserted due at NextAttemptAt, and
+	// its LeaseOwner and LeaseUntil cleared. Reads leave both empty.
+	LeaseOwner string
+	LeaseUntil time.Time
 }
 
 // Attempt is one HTTP request of a delivery and its outcome, stored whole

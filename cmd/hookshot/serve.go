@@ -101,6 +101,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registry.MustRegister(delivery.NewBacklogCollector(store, clk, log.With("component", "metrics")))
+	if m, ok := store.(interface{ Metrics() []prometheus.Collector }); ok {
+		registry.MustRegister(m.Metrics()...) // SQLite's commit groups
+	}
 	owner := ownerName()
 
 	// Without an OTLP endpoint the tracer stays nil, and neither the API
@@ -168,7 +171,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wake := &notifiers{engine}
 	limit := service.NewManualLimit(clk)
 	webhooks := service.NewWebhooks(store, cat, box, wake, clk, service.WebhooksConfig{AllowHTTP: cfg.AllowHTTP, Limit: limit})
-	events := service.NewEvents(store, cat, wake, clk, service.EventsConfig{Schedule: cfg.RetrySchedule, Registerer: registry, Limit: limit})
+	// A publish hands what the engine can start at once straight to it,
+	// leased in the publish's transaction: no claim before the first
+	// attempt.
+	events := service.NewEvents(store, cat, wake, clk, service.EventsConfig{Schedule: cfg.RetrySchedule, Registerer: registry, Limit: limit, HandOff: engine})
 	relays := service.NewRelays(webhooks, store, store, delivery.NewRelay(engineCfg), log.With("component", "listen"),
 		service.RelaysConfig{Expiry: cfg.ListenExpiry, Lease: engineCfg.Lease, Poll: cfg.PollInterval})
 	*wake = append(*wake, relays)

@@ -130,7 +130,24 @@ type Engine struct {
 	perWebhook  map[int64]int
 	backlog     map[int64][]*hookshot.Job // claimed, waiting for a slot on their webhook
 	backlogSize int
-	handBack    []string // leases for Stop to release: attempts cut short, claims that came back after Stop began
+	handBack    []string // leases for Stop to release: attempts cut short, claims and hand-offs that came back after Stop began
+	// claiming is the limit of the claim out in the store, whose jobs may
+	// take that many slots when it comes back: a hand-off counts it as
+	// taken.
+	claiming int
+	// behind and caughtUp say whether deliveries may be due in the store
+	// that this engine has not claimed (see Reserve). behind counts the
+	// signs that some are; a claim that found nothing more due, with no
+	// new sign since it began, is caughtUp, for its webhooks but those it
+	// skipped, until the next poll would have looked again.
+	behind   uint64
+	caughtUp caughtUp
+	// lastLook is when the loop last claimed, or found no free slot to
+	// claim for: the poll interval runs from then.
+	lastLook time.Time
+	// offers counts the reservations not yet started or cancelled: Stop
+	// waits for them, since their deliveries are being leased to it.
+	offers sync.WaitGroup
 	// nextRetry is the earliest retry this process scheduled, so the loop
 	// wakes for it on time instead of on the next poll.
 	nextRetry time.Time
@@ -206,11 +223,29 @@ func New(q Queue, cfg Config) *Engine {
 }
 
 // Notify wakes the engine: deliveries may be due now. It never blocks.
+// Until a claim has taken them, no publish hands deliveries off ahead of
+// them (see Reserve).
 func (e *Engine) Notify() {
+	e.mu.Lock()
+	e.markBehindLocked()
+	e.mu.Unlock()
+	e.wakeLoop()
+}
+
+// wakeLoop makes the loop claim again without telling of new due work:
+// slots were freed.
+func (e *Engine) wakeLoop() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
+}
+
+// markBehindLocked notes that deliveries may be due in the store that this
+// engine has not claimed; e.mu must be held.
+func (e *Engine) markBehindLocked() {
+	e.behind++
+	e.caughtUp.ok = false
 }
 
 // Start runs the engine until Stop. It returns at once; the work goes on
@@ -283,6 +318,12 @@ func (e *Engine) stop(ctx context.Context) error {
 	case <-e.loopDone:
 	case <-ctx.Done():
 	}
+	// Likewise a publish handing deliveries over: it starts or cancels its
+	// reservation once its transaction ends, and what it leased to this
+	// engine is handed back with the rest (see Reservation.Start).
+	if err := untilDone(ctx, func() error { e.offers.Wait(); return nil }); err != nil {
+		errs = append(errs, fmt.Errorf("waiting for publishes handing deliveries over; what they leased to this process will be attempted again when the leases run out: %w", err))
+	}
 	// Attempts end by the cut, and their results are queued for recording
 	// or dropped once the deadline passes (see attempt): this wait is
 	// bounded, and nothing starts an attempt any more.
@@ -348,41 +389,23 @@ func (e *Engine) loop() {
 	poll := time.NewTimer(e.cfg.PollInterval)
 	defer poll.Stop()
 	wakeups := e.cfg.Wakeups
+	look := true
 	for {
 		select {
 		case <-e.stopping:
 			return
 		default:
 		}
-		if wait := e.records.pause(); wait > 0 {
-			// Attempts made now could not be recorded either, and with
-			// their leases run out by then the ones waiting to be
-			// recorded would be claimed and sent again: let the recorder
-			// catch up first.
-			if !e.sleep(wait) {
+		if look {
+			more, ok := e.lookOnce()
+			if !ok {
 				return
 			}
-			continue
-		}
-		more, err := e.claim()
-		if err != nil {
-			select {
-			case <-e.stopping:
-				return // Stop cut the claim short: not the store's fault
-			default:
+			if more {
+				continue
 			}
-			// Back off while the store is unhappy rather than spin; a
-			// publish's Notify does not cut the wait short, since the
-			// store that refused the claim most likely refused that too.
-			if !e.sleep(e.claims.failed(err)) {
-				return
-			}
-			continue
 		}
-		e.claims.succeeded()
-		if more {
-			continue
-		}
+		look = true
 		if !poll.Stop() {
 			select {
 			case <-poll.C:
@@ -394,16 +417,51 @@ func (e *Engine) loop() {
 		case <-e.stopping:
 			return
 		case <-e.wake:
+			// Freed slots need no claim while nothing is waiting for
+			// them: the last claim found nothing due and skipped no
+			// webhook, and nothing fell due since (Notify says when).
+			look = !e.nothingToClaim()
 		case _, ok := <-wakeups:
 			if !ok {
 				// A closed channel is always ready: listening on would
 				// claim without pause. Polling still finds the work.
 				e.log.Warn("wake-ups from other processes ended; relying on polling")
 				wakeups = nil
+				continue
 			}
+			e.mu.Lock()
+			e.markBehindLocked()
+			e.mu.Unlock()
 		case <-poll.C:
 		}
 	}
+}
+
+// lookOnce claims once, or waits for the recorder or for the store to
+// recover. It reports whether to look again at once, and false for ok
+// when Stop began.
+func (e *Engine) lookOnce() (more, ok bool) {
+	if wait := e.records.pause(); wait > 0 {
+		// Attempts made now could not be recorded either, and with
+		// their leases run out by then the ones waiting to be
+		// recorded would be claimed and sent again: let the recorder
+		// catch up first.
+		return true, e.sleep(wait)
+	}
+	more, err := e.claim()
+	if err != nil {
+		select {
+		case <-e.stopping:
+			return false, false // Stop cut the claim short: not the store's fault
+		default:
+		}
+		// Back off while the store is unhappy rather than spin; a
+		// publish's Notify does not cut the wait short, since the
+		// store that refused the claim most likely refused that too.
+		return true, e.sleep(e.claims.failed(err))
+	}
+	e.claims.succeeded()
+	return more, true
 }
 
 // sleep waits for d, and reports false when Stop began meanwhile.
@@ -418,16 +476,28 @@ func (e *Engine) sleep(d time.Duration) bool {
 	}
 }
 
-// untilNextCheck is how long the loop may sleep: until the poll interval,
-// or until the earliest retry this process scheduled, whichever is sooner.
+// nothingToClaim reports whether the last claim left nothing that a claim
+// now could take.
+func (e *Engine) nothingToClaim() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.caughtUpLocked() && len(e.caughtUp.skipped) == 0
+}
+
+// untilNextCheck is how long the loop may sleep: until the poll interval
+// since it last looked, or until the earliest retry this process
+// scheduled, whichever is sooner.
 func (e *Engine) untilNextCheck() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	wait := e.cfg.PollInterval
+	wait := max(time.Millisecond, e.cfg.PollInterval-time.Since(e.lastLook))
 	if !e.nextRetry.IsZero() {
 		until := e.nextRetry.Sub(e.cfg.Clock.Now())
 		if until <= 0 {
+			// The retry is due in the store from now on: it goes before
+			// any new delivery.
 			e.nextRetry = time.Time{}
+			e.markBehindLocked()
 			return time.Millisecond
 		}
 		wait = min(wait, until)
@@ -439,6 +509,7 @@ func (e *Engine) untilNextCheck() time.Duration {
 // reports whether a full batch came back, i.e. more are probably due.
 func (e *Engine) claim() (bool, error) {
 	e.mu.Lock()
+	e.lastLook = time.Now()
 	free := e.cfg.Concurrency - e.inflight - e.backlogSize
 	var skip []int64
 	for w, n := range e.perWebhook {
@@ -446,11 +517,17 @@ func (e *Engine) claim() (bool, error) {
 			skip = append(skip, w)
 		}
 	}
-	e.mu.Unlock()
 	if free <= 0 {
+		// Nothing is claimed, so nothing is known to be caught up.
+		e.caughtUp.ok = false
+		e.mu.Unlock()
 		return false, nil
 	}
 	limit := min(free, e.cfg.BatchSize)
+	e.claiming = limit
+	signs := e.behind
+	began := time.Now()
+	e.mu.Unlock()
 	jobs, err := e.queue.ClaimDeliveries(e.sendCtx, hookshot.Claim{
 		Owner:        e.cfg.Owner,
 		Now:          e.cfg.Clock.Now(),
@@ -458,11 +535,14 @@ func (e *Engine) claim() (bool, error) {
 		Limit:        limit,
 		SkipWebhooks: skip,
 	})
-	if err != nil {
-		return false, err
-	}
 	var surplus []string
 	e.mu.Lock()
+	e.claiming = 0
+	if err != nil {
+		e.caughtUp.ok = false
+		e.mu.Unlock()
+		return false, err
+	}
 	if e.closed {
 		// Stop began while the claim was out: nothing starts any more, so
 		// Stop hands these back with the rest.
@@ -473,28 +553,50 @@ func (e *Engine) claim() (bool, error) {
 		return false, nil
 	}
 	for _, j := range jobs {
-		w := j.Delivery.WebhookID
-		switch {
-		case e.perWebhook[w] < e.cfg.PerWebhook:
-			e.perWebhook[w]++
-			e.inflight++
-			e.startLocked(j)
-		case len(e.backlog[w]) < e.cfg.PerWebhook:
-			e.backlog[w] = append(e.backlog[w], j)
-			e.backlogSize++
-		default:
+		if !e.placeLocked(j) {
 			surplus = append(surplus, j.Delivery.ID)
 		}
 	}
-	e.mu.Unlock()
-	if len(surplus) > 0 {
-		// More than this webhook may have in flight and queued: hand them
-		// back instead of holding leases that would wait long.
-		if err := e.queue.ReleaseDeliveries(e.sendCtx, e.cfg.Owner, surplus); err != nil {
-			e.log.Warn("releasing surplus deliveries", "count", len(surplus), "err", err)
-		}
+	if len(jobs) < limit && len(surplus) == 0 && e.behind == signs {
+		// Everything due was claimed but on the webhooks skipped, and no
+		// publish, resend or retry has fallen due since the claim began.
+		e.caughtUp = caughtUp{ok: true, at: began, skipped: skip}
+	} else {
+		e.caughtUp.ok = false
 	}
+	e.mu.Unlock()
+	e.releaseSurplus(surplus)
 	return len(jobs) == limit, nil
+}
+
+// placeLocked starts j when its webhook has a free slot, or queues it
+// within the webhook's backlog; it reports false when neither is possible
+// and the lease should go back. e.mu must be held.
+func (e *Engine) placeLocked(j *hookshot.Job) bool {
+	w := j.Delivery.WebhookID
+	switch {
+	case e.perWebhook[w] < e.cfg.PerWebhook:
+		e.perWebhook[w]++
+		e.inflight++
+		e.startLocked(j)
+	case len(e.backlog[w]) < e.cfg.PerWebhook:
+		e.backlog[w] = append(e.backlog[w], j)
+		e.backlogSize++
+	default:
+		return false
+	}
+	return true
+}
+
+// releaseSurplus hands back leases that would wait long: more than their
+// webhook may have in flight and queued.
+func (e *Engine) releaseSurplus(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	if err := e.queue.ReleaseDeliveries(e.sendCtx, e.cfg.Owner, ids); err != nil {
+		e.log.Warn("releasing surplus deliveries", "count", len(ids), "err", err)
+	}
 }
 
 func (e *Engine) startLocked(j *hookshot.Job) {
@@ -549,9 +651,14 @@ func (e *Engine) attempt(j *hookshot.Job) {
 // finish frees the job's slot, handing it straight to the next queued job
 // of the same webhook when there is one.
 func (e *Engine) finish(j *hookshot.Job) {
-	w := j.Delivery.WebhookID
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.freeSlotLocked(j.Delivery.WebhookID)
+}
+
+// freeSlotLocked frees a slot of webhook w, handing it straight to the
+// next queued job of w when there is one. e.mu must be held.
+func (e *Engine) freeSlotLocked(w int64) {
 	// Once Stop has begun, the backlog stays for Stop to hand back.
 	if q := e.backlog[w]; len(q) > 0 && !e.closed {
 		next := q[0]
@@ -689,7 +796,10 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 		e.log.Error("recording attempts failed, deliveries will be retried when their leases run out", "count", len(batch), "err", err)
 		return
 	}
+	now := e.cfg.Clock.Now()
+	due := false
 	for _, r := range batch {
+		due = due || (r.Status == hookshot.DeliveryInProgress && !r.NextAttemptAt.After(now))
 		if r.Status != hookshot.DeliveryInProgress {
 			e.metrics.finished.WithLabelValues(string(r.Status)).Inc()
 		}
@@ -698,5 +808,10 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 			e.log.Warn("webhook disabled", "webhook_id", d.WebhookID, "study_id", d.StudyID, "reason", d.Reason.Code)
 		}
 	}
-	e.Notify()
+	if due {
+		// A retry due at once (Retry-After: 0) goes before new deliveries.
+		e.Notify()
+		return
+	}
+	e.wakeLoop()
 }

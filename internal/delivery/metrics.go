@@ -16,6 +16,8 @@ type metrics struct {
 	duration prometheus.Histogram
 	delay    prometheus.Histogram
 	inFlight prometheus.GaugeFunc
+	// handedOff counts deliveries a publish gave the engine directly.
+	handedOff prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
@@ -54,6 +56,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			defer e.mu.Unlock()
 			return float64(e.inflight)
 		}),
+		handedOff: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookshot_deliveries_handed_off_total",
+			Help: "Deliveries that a publish in this process leased to its engine and handed over directly, without a claim.",
+		}),
 	}
 	// Both reasons are shown from the start, at 0, so that an alert on
 	// either has a series to watch.
@@ -63,7 +69,7 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 		m.classes.WithLabelValues(string(c))
 	}
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.classes, m.finished, m.disabled, m.duration, m.delay, m.inFlight)
+		reg.MustRegister(m.attempts, m.classes, m.finished, m.disabled, m.duration, m.delay, m.inFlight, m.handedOff)
 	}
 	return m
 }

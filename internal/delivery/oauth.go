@@ -14,7 +14,7 @@ import (
 
 // tokenCache keeps one OAuth2 access token per webhook until shortly before
 // it expires, so a busy webhook costs one token request, not one per
-// attempt. A webhook edit (new UpdatedAt) starts afresh.
+// attempt. A webhook edit (a newer UpdatedAt) starts afresh.
 type tokenCache struct {
 	client *http.Client
 
@@ -41,7 +41,12 @@ func newTokenCache(client *http.Client) *tokenCache {
 func (c *tokenCache) token(ctx context.Context, w *hookshot.Webhook, creds hookshot.Credentials) (string, bool, error) {
 	c.mu.Lock()
 	e, ok := c.entries[w.ID]
-	if !ok || !e.version.Equal(w.UpdatedAt) {
+	// Only a newer edit starts afresh: a publish hands the engine webhooks
+	// from its routing cache, whose UpdatedAt may lag behind a claim's
+	// (RoutingWebhooks), and alternating between the two must not fetch
+	// a token for every attempt. Every edit that changes the credentials
+	// also refreshes that cache.
+	if !ok || w.UpdatedAt.After(e.version) {
 		e = &tokenEntry{version: w.UpdatedAt}
 		c.entries[w.ID] = e
 	}

@@ -76,15 +76,18 @@ func (e *engine) ClaimDue(ctx context.Context, tx sqlstore.Querier, c hookshot.C
 // InsertDeliveries inserts ds in one statement over arrays. The webhooks
 // are locked FOR KEY SHARE first: a webhook deleted by a concurrent
 // transaction then drops its deliveries here instead of failing the whole
-// insert on the foreign key.
+// insert on the foreign key. A delivery with a LeaseOwner is inserted
+// leased to it until LeaseUntil when its webhook is one the engine claims
+// for (enabled, not a relay: see claimSQL), and otherwise due, with its
+// LeaseOwner cleared.
 func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds []*hookshot.Delivery) ([]string, error) {
 	n := len(ds)
 	var (
 		ids, events, statuses, traces = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		eventIDs, codes               = make([]*string, n), make([]*string, n)
+		eventIDs, codes, owners       = make([]*string, n), make([]*string, n), make([]*string, n)
 		webhookIDs, studyIDs          = make([]int64, n), make([]int64, n)
 		attempts, maxAttempts         = make([]int32, n), make([]int32, n)
-		due, created, updated         = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		due, created, updated, leases = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	)
 	for i, d := range ds {
 		ids[i], webhookIDs[i], studyIDs[i] = d.ID, d.WebhookID, d.StudyID
@@ -92,32 +95,58 @@ func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds [
 		attempts[i], maxAttempts[i] = int32(d.Attempts), int32(d.MaxAttempts)
 		due[i], codes[i], traces[i] = d.NextAttemptAt, nullString(d.ValidationCode), d.TraceParent
 		created[i], updated[i] = d.CreatedAt, d.UpdatedAt
+		owners[i], leases[i] = nullString(d.LeaseOwner), d.NextAttemptAt
+		if d.LeaseOwner != "" {
+			leases[i] = d.LeaseUntil
+		}
 	}
 	rows, err := tx.Query(ctx, `
 		INSERT INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
-			next_attempt_at, validation_code, trace_parent, created_at, updated_at)
-		SELECT r.* FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+			next_attempt_at, validation_code, trace_parent, created_at, updated_at, lease_owner)
+		SELECT r.id, r.webhook_id, r.study_id, r.event_id, r.event, r.status, r.attempts, r.max_attempts,
+			CASE WHEN l.leased THEN r.lease_until ELSE r.next_attempt_at END,
+			r.validation_code, r.trace_parent, r.created_at, r.updated_at,
+			CASE WHEN l.leased THEN r.lease_owner END
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
 				$7::int[], $8::int[], $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[],
-				$13::timestamptz[])
+				$13::timestamptz[], $14::text[], $15::timestamptz[])
 			AS r(id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
-				next_attempt_at, validation_code, trace_parent, created_at, updated_at)
-		WHERE r.webhook_id IN (SELECT id FROM webhooks WHERE id = ANY($2) FOR KEY SHARE)
-		RETURNING id`,
+				next_attempt_at, validation_code, trace_parent, created_at, updated_at, lease_owner, lease_until)
+		JOIN (SELECT id, active FROM webhooks WHERE id = ANY($2) FOR KEY SHARE) w ON w.id = r.webhook_id
+		CROSS JOIN LATERAL (SELECT r.lease_owner IS NOT NULL AND w.active
+			AND NOT EXISTS (SELECT 1 FROM relays WHERE webhook_id = r.webhook_id) AS leased) l
+		RETURNING id, lease_owner IS NOT NULL`,
 		ids, webhookIDs, studyIDs, eventIDs, events, statuses, attempts, maxAttempts, due, codes, traces,
-		created, updated)
+		created, updated, owners, leases)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	inserted := make([]string, 0, n)
+	var unleased map[string]bool
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		var leased bool
+		if err := rows.Scan(&id, &leased); err != nil {
 			return nil, err
 		}
 		inserted = append(inserted, id)
+		if !leased {
+			if unleased == nil {
+				unleased = make(map[string]bool)
+			}
+			unleased[id] = true
+		}
 	}
-	return inserted, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		if unleased[d.ID] {
+			d.LeaseOwner, d.LeaseUntil = "", time.Time{}
+		}
+	}
+	return inserted, nil
 }
 
 // recordSQL stores a batch of results in one statement over arrays, so a

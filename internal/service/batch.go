@@ -83,7 +83,17 @@ func (s *Events) PublishBatch(ctx context.Context, p *hookshot.Principal, studyI
 	if len(problems) > 0 {
 		return nil, hookshot.Invalid(batchSummary(problems), problems...)
 	}
+	var offered []*hookshot.Delivery
+	for _, it := range items {
+		offered = append(offered, it.Deliveries...)
+	}
+	r := s.reserve(offered)
 	pubs, err := s.store.PublishEvents(ctx, items)
+	if err != nil {
+		r.Cancel()
+	} else {
+		handOver(r, pubs, webhooks)
+	}
 	var itemErr *hookshot.BatchItemError
 	if errors.Is(err, hookshot.ErrIdempotencyMismatch) && errors.As(err, &itemErr) {
 		key := events[itemErr.Index].IdempotencyKey
@@ -99,7 +109,7 @@ func (s *Events) PublishBatch(ctx context.Context, p *hookshot.Principal, studyI
 	for _, pub := range pubs {
 		if !pub.Replayed {
 			s.published.WithLabelValues(pub.Event.Type).Inc()
-			due = due || len(pub.Deliveries) > 0
+			due = due || dueNow(pub.Deliveries)
 		}
 	}
 	if due {

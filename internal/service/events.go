@@ -43,6 +43,10 @@ type EventsConfig struct {
 	Limit *ManualLimit
 	// Registerer, when set, receives the count of events published.
 	Registerer prometheus.Registerer
+	// HandOff, when set, is this process's engine: a publish hands it
+	// what it can start at once, leased to it in the publish's
+	// transaction, instead of leaving it due for a claim.
+	HandOff HandOff
 }
 
 // NewEvents returns the events service over store. The catalog checks
@@ -89,7 +93,7 @@ var traceParentPattern = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{
 
 // Publish checks an event against its schema and the study, stores it with
 // one delivery for each webhook that receives it (enabled, validated,
-// subscribed, options matching), and wakes the engine. Once it returns
+// subscribed, options matching), and hands them to the engine or wakes it. Once it returns
 // without error, the event and its deliveries are on disk. Bad input is
 // EInvalid and stores nothing; a key reused for another event is
 // EConflict.
@@ -106,7 +110,13 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 		return nil, err
 	}
 	ev, deliveries, key := item.Event, item.Deliveries, item.Key
+	r := s.reserve(deliveries)
 	pub, err := s.store.PublishEvent(ctx, ev, deliveries, key)
+	if err != nil {
+		r.Cancel()
+	} else {
+		handOver(r, []*hookshot.Publication{pub}, webhooks)
+	}
 	if errors.Is(err, hookshot.ErrIdempotencyMismatch) {
 		return nil, hookshot.Errorf(hookshot.EConflict, "The Idempotency-Key %q was used within the last %s for a different event; use a new key for a new event.", in.IdempotencyKey, s.cfg.IdempotencyWindow)
 	}
@@ -115,7 +125,7 @@ func (s *Events) Publish(ctx context.Context, p *hookshot.Principal, studyID int
 	}
 	if !pub.Replayed {
 		s.published.WithLabelValues(ev.Type).Inc()
-		if len(pub.Deliveries) > 0 {
+		if dueNow(pub.Deliveries) {
 			notify(s.notifier)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookshot/hookshot/internal/sqlstore"
@@ -20,16 +21,23 @@ type engine struct {
 	write  *sql.DB // one connection; every transaction begins IMMEDIATE
 	read   *sql.DB // several connections, queries only
 	reader *querier
+	writer *writer // runs every write transaction, on write
 
 	// rewritten maps the store's statements, written with $1, $2, ...,
 	// to SQLite's ?1, ?2, ...: each is rewritten once, on first use.
 	rewritten sync.Map
+
+	// caching lets the connections keep the statements they run prepared
+	// (stmtcache.go); set once the migrations have run.
+	caching atomic.Bool
 
 	// Statements of the queue's hot path, prepared once on the write
 	// connection and reused by every transaction (see prepare).
 	claimSelect, claimUpdate, insertDelivery                              *sql.Stmt
 	recordAttempt, recordMoved, recordDelivery, recordValidation, release *sql.Stmt
 	healthUpdate, healthCount, healthForget                               *sql.Stmt
+	// insertLeased inserts a delivery a publish hands to its engine.
+	insertLeased *sql.Stmt
 }
 
 var _ sqlstore.Engine = (*engine)(nil)
@@ -46,28 +54,12 @@ func (e *engine) ReadTx(ctx context.Context, fn func(q sqlstore.Querier) error) 
 	return fn(e.querier(tx, tx))
 }
 
+// WriteTx runs fn as a member of a group of write transactions, which
+// share one SQLite transaction and its COMMIT (see group.go). It returns
+// once the COMMIT holding fn's work has returned. It writes nothing while
+// the disk is below its reserve (checkSpace).
 func (e *engine) WriteTx(ctx context.Context, fn func(tx sqlstore.Querier) error) error {
-	return e.inTx(ctx, func(tx *sql.Tx) error { return fn(e.querier(tx, tx)) })
-}
-
-// inTx runs fn in a write transaction, committing when it returns nil.
-// It writes nothing while the disk is below its reserve (checkSpace).
-func (e *engine) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := e.checkSpace(); err != nil {
-		return err
-	}
-	tx, err := e.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback() // the error from fn says more
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing: %w", err)
-	}
-	return nil
+	return e.writer.do(ctx, func(q *querier) error { return fn(q) })
 }
 
 // conn is a *sql.DB or a *sql.Tx.
@@ -81,12 +73,26 @@ type conn interface {
 type querier struct {
 	e    *engine
 	conn conn
-	tx   *sql.Tx // the transaction conn is, if it is one
+	tx   *sql.Tx      // the transaction conn is, if it is one
+	m    *memberState // the group member tx runs, if it is a write
 }
 
 func (e *engine) querier(c conn, tx *sql.Tx) *querier { return &querier{e: e, conn: c, tx: tx} }
 
+// live is the context to run a statement under: ctx, or in a write
+// transaction the member's (see memberState).
+func (q *querier) live(ctx context.Context) (context.Context, error) {
+	if q.m == nil {
+		return ctx, nil
+	}
+	return q.m.live(ctx)
+}
+
 func (q *querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	ctx, err := q.live(ctx)
+	if err != nil {
+		return 0, err
+	}
 	res, err := q.conn.ExecContext(ctx, q.e.rewrite(query), args...)
 	if err != nil {
 		return 0, err
@@ -95,6 +101,10 @@ func (q *querier) Exec(ctx context.Context, query string, args ...any) (int64, e
 }
 
 func (q *querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	ctx, err := q.live(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r, err := q.conn.QueryContext(ctx, q.e.rewrite(query), args...)
 	if err != nil {
 		return nil, err
@@ -103,8 +113,18 @@ func (q *querier) Query(ctx context.Context, query string, args ...any) (sqlstor
 }
 
 func (q *querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	ctx, err := q.live(ctx)
+	if err != nil {
+		return errRow{err}
+	}
 	return q.conn.QueryRowContext(ctx, q.e.rewrite(query), args...)
 }
+
+// errRow is a row that a statement not run because its member ended
+// returns.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // rows is *sql.Rows as sqlstore.Rows, whose Close reports nothing: the
 // error that matters comes from Err.
@@ -113,9 +133,41 @@ type rows struct{ *sql.Rows }
 func (r rows) Close() { _ = r.Rows.Close() }
 
 // stmt returns st, prepared on the write connection, for use in tx, a
-// transaction that WriteTx began.
-func (e *engine) stmt(ctx context.Context, tx sqlstore.Querier, st *sql.Stmt) *sql.Stmt {
-	return tx.(*querier).tx.StmtContext(ctx, st)
+// transaction that WriteTx began. Its statements run under the member's
+// context, whatever context they are given (see memberState).
+func (e *engine) stmt(ctx context.Context, tx sqlstore.Querier, st *sql.Stmt) memberStmt {
+	q := tx.(*querier)
+	return memberStmt{st: q.tx.StmtContext(ctx, st), m: q.m}
+}
+
+// memberStmt is a prepared statement of a write transaction.
+type memberStmt struct {
+	st *sql.Stmt
+	m  *memberState
+}
+
+func (s memberStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	ctx, err := s.m.live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.ExecContext(ctx, args...)
+}
+
+func (s memberStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	ctx, err := s.m.live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.QueryContext(ctx, args...)
+}
+
+func (s memberStmt) QueryRowContext(ctx context.Context, args ...any) sqlstore.Row {
+	ctx, err := s.m.live(ctx)
+	if err != nil {
+		return errRow{err}
+	}
+	return s.st.QueryRowContext(ctx, args...)
 }
 
 // rewrite returns query with SQLite's placeholders, rewriting each
@@ -245,8 +297,13 @@ func int64List(ids []int64) string {
 // ForUpdate is empty: a write transaction holds the whole database.
 func (*engine) ForUpdate() string { return "" }
 
-// DeferForeignKeys lasts until the transaction ends.
+// DeferForeignKeys lasts until the member of the group ends: the writer
+// then checks that no violation is left and switches it off again (see
+// pendingForeignKeys).
 func (*engine) DeferForeignKeys(ctx context.Context, tx sqlstore.Querier) error {
+	if q, ok := tx.(*querier); ok && q.m != nil {
+		q.m.deferredFKs = true
+	}
 	_, err := tx.Exec(ctx, `PRAGMA defer_foreign_keys = ON`)
 	return err
 }

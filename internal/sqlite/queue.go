@@ -49,6 +49,16 @@ const (
 			next_attempt_at, validation_code, trace_parent, created_at, updated_at)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
 		WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)`
+	// insertLeasedSQL inserts a delivery leased to ?14 until ?9, as a
+	// claim would lease it, when its webhook is one the engine claims for:
+	// enabled, and not a relay (see claimSelectSQL). Otherwise it inserts
+	// nothing, and the delivery goes in through insertDeliverySQL.
+	insertLeasedSQL = `
+		INSERT INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
+			next_attempt_at, validation_code, trace_parent, created_at, updated_at, lease_owner)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+		WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2 AND active)
+			AND NOT EXISTS (SELECT 1 FROM relays WHERE webhook_id = ?2)`
 
 	// recordAttemptSQL stores an attempt under the number it was made as,
 	// unless its delivery is gone or the number is taken, in which case
@@ -127,6 +137,7 @@ func (e *engine) statements() map[**sql.Stmt]string {
 		&e.claimSelect:      claimSelectSQL,
 		&e.claimUpdate:      claimUpdateSQL,
 		&e.insertDelivery:   insertDeliverySQL,
+		&e.insertLeased:     insertLeasedSQL,
 		&e.recordAttempt:    recordAttemptSQL,
 		&e.recordMoved:      recordMovedAttemptSQL,
 		&e.recordDelivery:   recordDeliverySQL,
@@ -187,12 +198,31 @@ func (e *engine) ClaimDue(ctx context.Context, tx sqlstore.Querier, c hookshot.C
 	return claimed, nil
 }
 
-// InsertDeliveries inserts ds one by one with a prepared statement (see
-// insertDeliverySQL).
+// InsertDeliveries inserts ds one by one with prepared statements: those
+// with a LeaseOwner leased when they may be (insertLeasedSQL), the others
+// and the rest due (insertDeliverySQL).
 func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds []*hookshot.Delivery) ([]string, error) {
-	insert := e.stmt(ctx, tx, e.insertDelivery)
+	var insert, leased memberStmt
 	inserted := make([]string, 0, len(ds))
 	for _, d := range ds {
+		if d.LeaseOwner != "" {
+			if leased.st == nil {
+				leased = e.stmt(ctx, tx, e.insertLeased)
+			}
+			res, err := leased.ExecContext(ctx, d.ID, d.WebhookID, d.StudyID, nullString(d.EventID), d.Event,
+				string(d.Status), d.Attempts, d.MaxAttempts, d.LeaseUntil.UnixMicro(), nullString(d.ValidationCode),
+				d.TraceParent, d.CreatedAt.UnixMicro(), d.UpdatedAt.UnixMicro(), d.LeaseOwner)
+			if n, err := affected(res, err); err != nil {
+				return nil, fmt.Errorf("delivery %s: %w", d.ID, err)
+			} else if n == 1 {
+				inserted = append(inserted, d.ID)
+				continue
+			}
+			d.LeaseOwner, d.LeaseUntil = "", time.Time{}
+		}
+		if insert.st == nil {
+			insert = e.stmt(ctx, tx, e.insertDelivery)
+		}
 		res, err := insert.ExecContext(ctx, d.ID, d.WebhookID, d.StudyID, nullString(d.EventID), d.Event,
 			string(d.Status), d.Attempts, d.MaxAttempts, d.NextAttemptAt.UnixMicro(), nullString(d.ValidationCode),
 			d.TraceParent, d.CreatedAt.UnixMicro(), d.UpdatedAt.UnixMicro())
@@ -209,7 +239,7 @@ func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds [
 // record*SQL statements for the rules).
 func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner string, results []sqlstore.EncodedResult) error {
 	insert := e.stmt(ctx, tx, e.recordAttempt)
-	var moved *sql.Stmt // rarely needed
+	var moved *memberStmt // rarely needed
 	update := e.stmt(ctx, tx, e.recordDelivery)
 	validate := e.stmt(ctx, tx, e.recordValidation)
 	for _, r := range results {
@@ -220,7 +250,8 @@ func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner s
 		n, err := affected(insert.ExecContext(ctx, args...))
 		if err == nil && n == 0 {
 			if moved == nil {
-				moved = e.stmt(ctx, tx, e.recordMoved)
+				st := e.stmt(ctx, tx, e.recordMoved)
+				moved = &st
 			}
 			n, err = affected(moved.ExecContext(ctx, args...))
 		}
@@ -249,8 +280,8 @@ func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner s
 // ReleaseDeliveries runs releaseSQL; the releasing process's clock is the
 // clock of every process that shares the file, since they share a machine.
 func (e *engine) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
-	return e.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, e.release).ExecContext(ctx, time.Now().UnixMicro(), e.Strings(ids), owner)
+	return e.WriteTx(ctx, func(tx sqlstore.Querier) error {
+		_, err := e.stmt(ctx, tx, e.release).ExecContext(ctx, time.Now().UnixMicro(), e.Strings(ids), owner)
 		return err
 	})
 }

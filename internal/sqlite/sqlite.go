@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/hookshot/hookshot"
@@ -87,10 +88,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.New("sqlite: an in-memory database is not supported; use a file, e.g. in a temporary directory")
 	}
 	base := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, busyTimeout.Milliseconds())
-	// The write connection checkpoints only what the checkpointer, on a
-	// connection of its own, has not copied yet (checkpoint.go).
-	write, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", writerCheckpoint, journalSizeLimit))
+	e := &engine{path: path}
+	// temp_store=MEMORY keeps the savepoints' journal, which the group
+	// commit's members write (group.go), in memory rather than in a
+	// temporary file written page by page; it serves only to roll a member
+	// back, never to recover the database. The write connection
+	// checkpoints only what the checkpointer, on a connection of its own,
+	// has not copied yet (checkpoint.go).
+	write, err := openDB(base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(MEMORY)"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", writerCheckpoint, journalSizeLimit), &e.caching)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -100,17 +106,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	e := &engine{path: path, write: write}
+	e.write = write
 	s := &Store{Store: sqlstore.New(e, migrations), e: e}
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
+	e.writer = newWriter(e)
 	// Once the write connection has put the file in WAL mode, before the
 	// migrations write to it.
 	ckpt, err := sql.Open("sqlite", path+"?_synchronous=FULL")
 	if err != nil {
-		write.Close()
+		s.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for checkpoints: %w", path, err)
 	}
 	s.ckpt = startCheckpointer(ckpt, path, checkpointPoll, checkpointFrames)
@@ -120,7 +127,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", base+"&_query_only=1")
+	e.caching.Store(true) // the schema is the one the store's statements are written for
+	read, err := openDB(base+"&_query_only=1", &e.caching)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for reading: %w", path, err)
@@ -147,11 +155,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the prepared statements and both connection pools,
-// returning every error met. Later calls do nothing and return the first
+// Close ends the writer, once the write transactions it runs have
+// committed; later writes fail. It closes the prepared statements and both
+// connection pools, returning every error met. Later calls do nothing and return the first
 // call's result, so a deferred Close after an explicit one is harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.e.writer.stop() // after the group it runs, if any
 		var errs []error
 		if s.ckpt != nil {
 			errs = append(errs, s.ckpt.stop())
@@ -171,6 +181,11 @@ func (s *Store) Close() error {
 	})
 	return s.closeErr
 }
+
+// Metrics are the store's Prometheus collectors:
+// hookshot_sqlite_commit_group_size, how many write transactions each
+// COMMIT carried (see group.go).
+func (s *Store) Metrics() []prometheus.Collector { return []prometheus.Collector{s.e.writer.groupSize} }
 
 // Migrations returns the names of the schema migrations in the order they
 // are applied, e.g. "0001_init". The PostgreSQL store has the same list.

@@ -30,7 +30,7 @@ func (s *Store) PublishEvents(ctx context.Context, items []hookshot.PublishItem)
 				}
 				*it.Audit = saved
 			}
-			due = due || created
+			due = due || dueNow(pub)
 		}
 		if due {
 			return s.e.DeliveriesDue(ctx, tx)

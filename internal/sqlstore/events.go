@@ -8,7 +8,8 @@ import (
 )
 
 // PublishEvent inserts ev and its deliveries in one transaction, and wakes
-// the other processes when there is something to deliver.
+// the other processes when there is something for them to deliver: not
+// for deliveries leased to this process's engine (Delivery.LeaseOwner).
 //
 // With a key, the key is claimed first, by an insert that waits for any
 // concurrent publish under the same key to commit or roll back (on SQLite
@@ -28,7 +29,7 @@ func (s *Store) PublishEvent(ctx context.Context, ev *hookshot.Event, deliveries
 	err := s.e.WriteTx(ctx, func(tx Querier) error {
 		var err error
 		pub, err = s.publishInTx(ctx, tx, ev, deliveries, key)
-		if err != nil || pub.Replayed || len(pub.Deliveries) == 0 {
+		if err != nil || !dueNow(pub) {
 			return err
 		}
 		return s.e.DeliveriesDue(ctx, tx)
@@ -37,6 +38,20 @@ func (s *Store) PublishEvent(ctx context.Context, ev *hookshot.Event, deliveries
 		return nil, s.fail(err, "publishing event %s", ev.ID)
 	}
 	return pub, nil
+}
+
+// dueNow reports whether pub created deliveries that any process may
+// claim, i.e. that were not leased to this one at the insert.
+func dueNow(pub *hookshot.Publication) bool {
+	if pub.Replayed {
+		return false
+	}
+	for _, d := range pub.Deliveries {
+		if d.LeaseOwner == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // publishInTx is PublishEvent inside a write transaction that the caller
@@ -127,6 +142,9 @@ func (s *Store) insertDeliveries(ctx context.Context, tx Querier, ds []*hookshot
 		d.CreatedAt = stamp(d.CreatedAt)
 		d.UpdatedAt = stamp(d.UpdatedAt)
 		d.NextAttemptAt = Timestamp(d.NextAttemptAt)
+		if d.LeaseOwner != "" {
+			d.LeaseUntil = Timestamp(d.LeaseUntil)
+		}
 	}
 	inserted, err := s.e.InsertDeliveries(ctx, tx, ds)
 	if err != nil {

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hookshot.Store) {
 		{"ClaimDeliveries", claimTests},
 		{"RecordResults", recordTests},
 		{"ReleaseDeliveries", releaseTests},
+		{"HandOff", handOffTests},
 		{"Relays", relayTests},
 		{"Lifecycle", lifecycleTests},
 		{"Health", healthTests},
