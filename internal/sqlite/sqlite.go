@@ -15,6 +15,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -46,7 +47,8 @@ const busyTimeout = 10 * time.Second
 // run the delivery engine.
 type Store struct {
 	*sqlstore.Store
-	e *engine
+	e    *engine
+	ckpt *checkpointer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -90,8 +92,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// temp_store=MEMORY keeps the savepoints' journal, which the group
 	// commit's members write (group.go), in memory rather than in a
 	// temporary file written page by page; it serves only to roll a member
-	// back, never to recover the database.
-	write, err := openDB(base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(MEMORY)", &e.caching)
+	// back, never to recover the database. The write connection
+	// checkpoints only what the checkpointer, on a connection of its own,
+	// has not copied yet (checkpoint.go).
+	write, err := openDB(base+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(MEMORY)"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", writerCheckpoint, journalSizeLimit), &e.caching)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -108,6 +113,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
 	e.writer = newWriter(e)
+	// Once the write connection has put the file in WAL mode, before the
+	// migrations write to it.
+	ckpt, err := sql.Open("sqlite", path+"?_synchronous=FULL")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: opening %s for checkpoints: %w", path, err)
+	}
+	s.ckpt = startCheckpointer(ckpt, path, checkpointPoll, checkpointFrames)
 	// Migrate before the read pool opens, so that its connections find the
 	// file already in WAL mode.
 	if err := s.Migrate(ctx); err != nil {
@@ -150,6 +163,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.e.writer.stop() // after the group it runs, if any
 		var errs []error
+		if s.ckpt != nil {
+			errs = append(errs, s.ckpt.stop())
+		}
 		for st := range s.e.statements() {
 			if *st != nil {
 				errs = append(errs, (*st).Close())

@@ -1,0 +1,176 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Checkpoints are taken off the write path. By default SQLite checkpoints
+// on the connection whose commit takes the WAL past 1,000 pages: that
+// commit copies the WAL into the database file and syncs it before it
+// returns, and every writer queued behind it on the one write connection
+// waits too. During a prune pass that was every 14th batch, 8 to 48 ms
+// each on the development machine, longer than the batch itself. So a
+// checkpointer, on a connection of its own, copies the WAL beside the
+// writer (PASSIVE checkpoints never take the write lock) once
+// checkpointFrames pages wait, learning how many there are by reading the
+// WAL index (the -shm file) every poll, without a lock or a statement.
+// Pages left below that are copied once the WAL has been still for
+// idleCheckpoint.
+//
+// The write connection still checkpoints, but only at writerCheckpoint
+// pages, which the checkpointer has nearly all copied by then: what
+// remains is to start the WAL over. SQLite does that when a write
+// transaction begins with every frame copied and no reader in the WAL,
+// which a checkpoint beside a steady stream of writers rarely leaves, and
+// which the writer's own checkpoint, at its commit, does. The WAL file so
+// stays near writerCheckpoint pages, and journalSizeLimit cuts it back
+// after a burst (a long transaction, a reader holding an old snapshot)
+// has grown it past that.
+const (
+	// checkpointPoll is how often the checkpointer reads the WAL index.
+	checkpointPoll = 10 * time.Millisecond
+	// checkpointFrames is the WAL pages not yet in the database file
+	// that make the checkpointer copy them.
+	checkpointFrames = 500
+	// idleCheckpoint is how long the WAL stays unchanged before the
+	// pages it has left are copied.
+	idleCheckpoint = time.Second
+	// writerCheckpoint is the WAL length, in pages, at which the write
+	// connection checkpoints (wal_autocheckpoint): 8 MiB of 4 KiB pages.
+	writerCheckpoint = 2000
+	// journalSizeLimit is the size, in bytes, SQLite cuts the WAL file
+	// back to when it starts the WAL over.
+	journalSizeLimit = 8 << 20
+)
+
+// checkpointer copies the WAL into the database file in the background
+// (see above), from Open until Close.
+type checkpointer struct {
+	db      *sql.DB // a connection of its own: checkpoints never wait in the write queue
+	shmPath string
+	poll    time.Duration
+	frames  int // pending pages that make a checkpoint
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startCheckpointer checkpoints the WAL of the database at path, through
+// db, until stop.
+func startCheckpointer(db *sql.DB, path string, poll time.Duration, frames int) *checkpointer {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &checkpointer{db: db, shmPath: path + "-shm", poll: poll, frames: frames,
+		cancel: cancel, done: make(chan struct{})}
+	go c.loop(ctx)
+	return c
+}
+
+func (c *checkpointer) loop(ctx context.Context) {
+	defer close(c.done)
+	tick := time.NewTicker(c.poll)
+	defer tick.Stop()
+	var shm *os.File // opened once the first connection has made it
+	defer func() {
+		if shm != nil {
+			shm.Close()
+		}
+	}()
+	var last walIndex
+	changed := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if shm == nil {
+				f, err := os.Open(c.shmPath)
+				if err != nil {
+					continue
+				}
+				shm = f
+			}
+			w, err := readWALIndex(shm)
+			if err != nil {
+				continue
+			}
+			if w != last {
+				last, changed = w, now
+			}
+			pending := w.frames - w.copied
+			if pending <= 0 || pending < c.frames && now.Sub(changed) < idleCheckpoint {
+				continue
+			}
+			// A failed checkpoint costs nothing but WAL length: a later
+			// poll tries again.
+			_ = c.checkpoint(ctx)
+			changed = now // so that a checkpoint that failed is retried at the idle pace
+
+		}
+	}
+}
+
+// walIndex is what the checkpointer reads of the WAL index.
+type walIndex struct {
+	frames int // the WAL's length in pages (mxFrame)
+	copied int // how many of them are in the database file (nBackfill)
+}
+
+// readWALIndex reads the WAL index header of wal.c, in the byte order of
+// the machine: mxFrame at byte 16 of the header, nBackfill at byte 96, the
+// checkpoint information after the header's two copies. It takes no lock:
+// a value torn by a concurrent writer only moves a checkpoint by a poll.
+func readWALIndex(shm *os.File) (walIndex, error) {
+	var b [100]byte
+	if _, err := shm.ReadAt(b[:], 0); err != nil {
+		return walIndex{}, err
+	}
+	return walIndex{
+		frames: int(binary.NativeEndian.Uint32(b[16:])),
+		copied: int(binary.NativeEndian.Uint32(b[96:])),
+	}, nil
+}
+
+// checkpoint copies the WAL with a PASSIVE checkpoint. Writers went on
+// while it copied: what they added is copied at once, while it is little,
+// so that the writer's own checkpoint finds little left.
+func (c *checkpointer) checkpoint(ctx context.Context) error {
+	frames, copied, err := c.run(ctx)
+	for range catchUps {
+		if err != nil || copied >= frames {
+			break
+		}
+		frames, copied, err = c.run(ctx)
+	}
+	return err
+}
+
+// catchUps is how many more PASSIVE checkpoints follow one that writers
+// outran.
+const catchUps = 2
+
+// run runs one PASSIVE checkpoint and returns the WAL's length and how
+// much of it is in the database file, in frames.
+func (c *checkpointer) run(ctx context.Context) (frames, copied int, err error) {
+	var busy int
+	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: checkpoint: %w", err)
+	}
+	return frames, copied, nil
+}
+
+// stop ends the checkpoints, cutting one in progress short, and closes
+// the connection.
+func (c *checkpointer) stop() error {
+	c.cancel()
+	<-c.done
+	return c.db.Close()
+}
