@@ -640,11 +640,7 @@ func (e *Engine) attempt(j *hookshot.Job) *hookshot.Job {
 	e.unrecorded.Add(1)
 	e.sending.Add(-1)
 	e.metrics.duration.Observe(att.Duration.Seconds())
-	if v.next == succeeded {
-		e.metrics.attempts.WithLabelValues("succeeded").Inc()
-	} else {
-		e.metrics.attempts.WithLabelValues("failed").Inc()
-	}
+	e.metrics.outcome(v.next == succeeded)
 	if v.next != succeeded && e.sendCtx.Err() != nil {
 		// Cut short by shutdown: not the receiver's fault, so not an
 		// attempt. The lease goes back and the delivery is tried afresh.
@@ -656,7 +652,7 @@ func (e *Engine) attempt(j *hookshot.Job) *hookshot.Job {
 		e.handBack = append(e.handBack, j.Delivery.ID)
 		e.mu.Unlock()
 	} else {
-		e.metrics.classes.WithLabelValues(string(v.class)).Inc()
+		e.metrics.class(v.class)
 		r := e.result(j, att, v)
 		if span != nil {
 			endAttemptSpan(span, att, v, r.Status)
@@ -890,7 +886,7 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 	for _, r := range batch {
 		due = due || (r.Status == hookshot.DeliveryInProgress && !r.NextAttemptAt.After(now))
 		if r.Status != hookshot.DeliveryInProgress {
-			e.metrics.finished.WithLabelValues(string(r.Status)).Inc()
+			e.metrics.finish(r.Status)
 		}
 		if d := r.Disabled; d != nil {
 			e.metrics.disabled.WithLabelValues(d.Reason.Code).Inc()
