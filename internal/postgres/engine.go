@@ -41,6 +41,55 @@ type conn interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// queuePlans fixes, for the rest of a transaction, the plans of the
+// queue's statements over arrays (claimSQL, recordSQL) to the ones they
+// are written for: row by row through the primary keys, and through the
+// due index in its order, so that a batch costs the same whatever the
+// size of the tables and of the backlog. Left to choose, PostgreSQL chose
+// by estimates that are wrong on tables without current statistics (new
+// ones, or autovacuum off) and that a cached plan keeps once made:
+// claims read and sorted every due delivery to lease 256, and recording
+// hashed all of deliveries (and events) to move 256 of them on, costs
+// that grew with the backlog and the tables until a run that fell behind
+// stayed behind. The plan is generic, made once per connection, rather
+// than planned again for each batch.
+const queuePlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+	set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+	set_config('enable_sort', 'off', true)`
+
+// withQueuePlans runs query in tx under queuePlans, and hands its rows to
+// each, in one round trip.
+func withQueuePlans(ctx context.Context, tx sqlstore.Querier, query string, args []any, each func(pgx.Rows) error) (err error) {
+	q, ok := tx.(querier)
+	if !ok {
+		return fmt.Errorf("postgres: %T is not a transaction of this engine", tx)
+	}
+	b := &pgx.Batch{}
+	b.Queue(queuePlans)
+	b.Queue(query, args...)
+	br := q.conn.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // querier is a sqlstore.Querier on pgx.
