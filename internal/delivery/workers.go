@@ -32,9 +32,10 @@ func (e *Engine) startLocked(j *hookshot.Job) {
 			e.idleWorkers--
 			return
 		default:
-			// Cannot happen while every job queued has an idle worker
-			// counted for it (the channel holds as many as there may be
-			// workers); a new worker is the safe way out regardless.
+			// The channel holds as many jobs as the concurrency allows
+			// workers; should a hand-off beyond the caps (see
+			// Reservation.Start) ever fill it, a new worker is the way
+			// out that never blocks under e.mu.
 		}
 	}
 	e.workers++
@@ -81,7 +82,7 @@ func (e *Engine) nextWork(idle *time.Timer) *hookshot.Job {
 		return nil
 	}
 	e.mu.Unlock()
-	// A job was queued for this worker, since it counted itself idle, just
-	// as it stopped waiting.
+	// No idle worker is counted, this one included, so a job was queued
+	// for it just as it stopped waiting.
 	return <-e.work
 }
