@@ -39,7 +39,8 @@ type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
 
-	// closed ends the Wakeups listeners when the store is closed.
+	// closed ends the Wakeups listeners, and the engine's announce,
+	// when the store is closed.
 	closed    context.Context
 	close     context.CancelFunc
 	listeners sync.WaitGroup
@@ -75,7 +76,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: creating connection pool: %w", err)
 	}
 	closed, cancel := context.WithCancel(context.Background())
-	s := &Store{Store: sqlstore.New(&engine{pool: pool}, migrations), pool: pool, closed: closed, close: cancel}
+	e := newEngine(pool)
+	s := &Store{Store: sqlstore.New(e, migrations), pool: pool, closed: closed, close: cancel}
+	s.listeners.Add(1)
+	go func() {
+		defer s.listeners.Done()
+		e.announce(closed)
+	}()
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/sqlstore"
 )
@@ -35,29 +37,25 @@ var claimSQL = `
 	WHERE d.id = due.id
 	RETURNING ` + sqlstore.Qualified("d", sqlstore.DeliveryColumns) + `, due.next_attempt_at`
 
-// ClaimDue leases due deliveries with claimSQL. The claimed rows stay
-// locked until tx ends, so their webhooks cannot be deleted under it (the
-// cascade would wait).
+// ClaimDue leases due deliveries with claimSQL, under queuePlans. The
+// claimed rows stay locked until tx ends, so their webhooks cannot be
+// deleted under it (the cascade would wait).
 func (e *engine) ClaimDue(ctx context.Context, tx sqlstore.Querier, c hookshot.Claim) ([]*hookshot.Delivery, error) {
-	rows, err := tx.Query(ctx, claimSQL, c.Owner, c.Now.Add(c.LeaseFor), c.Now, e.Int64s(c.SkipWebhooks), c.Limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	type claimed struct {
 		d   *hookshot.Delivery
 		due time.Time
 	}
 	var got []claimed
-	for rows.Next() {
+	args := []any{c.Owner, c.Now.Add(c.LeaseFor), c.Now, e.Int64s(c.SkipWebhooks), c.Limit}
+	if err := withQueuePlans(ctx, tx, claimSQL, args, func(rows pgx.Rows) error {
 		var due time.Time
 		d, err := sqlstore.ScanDelivery(e, rows, e.ScanTime(&due))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		got = append(got, claimed{d, due})
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	sort.Slice(got, func(i, j int) bool {
@@ -161,9 +159,12 @@ func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds [
 //   - the delivery moves on only while owner still holds its lease;
 //   - a validation outcome updates the webhook only while that delivery is
 //     still the webhook's current validation delivery.
+//
+// Every table is read row by row through its primary key (see
+// queuePlans).
 const recordSQL = `
 	WITH r AS (
-		SELECT r.*, d.event_id, e.payload,
+		SELECT r.*, d.event_id, (SELECT e.payload FROM events e WHERE e.id = d.event_id) AS payload,
 			greatest(r.number, (SELECT coalesce(max(a.number), 0) + 1 FROM attempts a WHERE a.delivery_id = r.delivery_id)) AS stored_number
 		FROM unnest($2::text[], $3::int[], $4::timestamptz[], $5::bigint[], $6::text[], $7::text[],
 				$8::bytea[], $9::int[], $10::text[], $11::bytea[], $12::text[],
@@ -171,8 +172,7 @@ const recordSQL = `
 			AS r(delivery_id, number, started_at, duration_us, request_url, request_headers,
 				request_body, response_status, response_headers, response_body, error,
 				status, max_attempts, next_attempt_at, validation)
-		JOIN (SELECT id, event_id FROM deliveries WHERE id = ANY($2) FOR KEY SHARE) d ON d.id = r.delivery_id
-		LEFT JOIN events e ON e.id = d.event_id
+		CROSS JOIN LATERAL (SELECT event_id FROM deliveries WHERE id = r.delivery_id FOR KEY SHARE) d
 	),
 	ins AS (
 		INSERT INTO attempts (delivery_id, number, started_at, duration_us, request_url, request_headers,
@@ -201,7 +201,8 @@ const recordSQL = `
 	FROM upd
 	WHERE upd.validation IS NOT NULL AND w.id = upd.webhook_id AND w.validation_delivery_id = upd.id`
 
-// RecordResults stores the results in one statement (see recordSQL).
+// RecordResults stores the results in one statement (see recordSQL),
+// under queuePlans.
 func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner string, results []sqlstore.EncodedResult) error {
 	n := len(results)
 	var (
@@ -225,9 +226,9 @@ func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner s
 			validations[i] = &v
 		}
 	}
-	_, err := tx.Exec(ctx, recordSQL, owner, ids, numbers, started, durations, urls, reqHeaders,
-		reqBodies, respStatuses, respHeaders, respBodies, errs, statuses, maxAttempts, due, validations)
-	return err
+	args := []any{owner, ids, numbers, started, durations, urls, reqHeaders,
+		reqBodies, respStatuses, respHeaders, respBodies, errs, statuses, maxAttempts, due, validations}
+	return withQueuePlans(ctx, tx, recordSQL, args, func(pgx.Rows) error { return nil })
 }
 
 // ReleaseDeliveries hands owner's leases on ids back. A released delivery
