@@ -2,7 +2,7 @@
 -- created_at alone, ascending. Every publish adds an entry to it per
 -- webhook, each at a place of its own in the index, and every commit then
 -- writes each of those pages again, whole, to the WAL: at a steady load of
--- ten webhooks this index was 40% of the pages a commit wrote (18 of 41;
+-- ten webhooks this index was 40% of the pages a commit wrote (16 of 40;
 -- BenchmarkWritePath/publishers=1). Without the 36 bytes of the id an entry
 -- is a third as long, so its pages fill, and split, three times less
 -- often; ten pages a commit is what remains, one per webhook. The listing
