@@ -3,44 +3,69 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookshot/hookshot/internal/sqlstore"
 )
 
-// The health statements of WriteHealth, prepared once on the write
-// connection like the queue's (see prepare). Recording runs them for every
-// batch, so each takes the batch's webhooks (or their hourly counts) as one
-// JSON array and applies them all in one execution: one statement per
+// The health statements of WriteHealth. Recording runs them for every
+// batch, so each applies many webhooks (or hourly counts) at once, as
+// many rows of values as it was built for (healthChunk): one statement per
 // webhook and hour cost as much again as recording the attempts at a light
-// load, where a batch holds an attempt or two per webhook.
-const (
-	// healthUpdateSQL applies ?1, an array of [webhook id, last success,
-	// last failure, succeeded (0 or 1), failing since, failures] (times in
-	// unix microseconds or null), to the webhooks that still exist, by the
-	// rules of sqlstore's writeHealth.
-	healthUpdateSQL = `
+// load, where a batch holds an attempt or two per webhook. The values are
+// bound, not read from JSON, whose arrays SQLite turns back into text for
+// every element. Their parameters are anonymous (see recordAttemptsSQL).
+var (
+	// healthUpdateSQL[n] applies n rows of (webhook id, last success,
+	// last failure, succeeded, failing since, failures) to the webhooks
+	// that still exist, by the rules of sqlstore's writeHealth.
+	healthUpdateSQL = healthStatements(6, `
 		UPDATE webhooks SET
-			last_success_at = coalesce(u.value->>1, last_success_at),
-			last_failure_at = coalesce(u.value->>2, last_failure_at),
-			failing_since = CASE WHEN u.value->>3 THEN u.value->>4 ELSE coalesce(failing_since, u.value->>4) END,
-			consecutive_failures = CASE WHEN u.value->>3 THEN u.value->>5 ELSE consecutive_failures + (u.value->>5) END
-		FROM json_each(?1) AS u
-		WHERE webhooks.id = u.value->>0
-		RETURNING id, study_id, active, failing_since, consecutive_failures`
-	// healthCountSQL adds ?1, an array of [webhook id, hour, attempts,
-	// failures], to the hourly counts, answering each row's attempts once
+			last_success_at = coalesce(v.column2, last_success_at),
+			last_failure_at = coalesce(v.column3, last_failure_at),
+			failing_since = CASE WHEN v.column4 THEN v.column5 ELSE coalesce(failing_since, v.column5) END,
+			consecutive_failures = CASE WHEN v.column4 THEN v.column6 ELSE consecutive_failures + v.column6 END
+		FROM (VALUES %s) AS v
+		WHERE webhooks.id = v.column1
+		RETURNING id, study_id, active, failing_since, consecutive_failures`)
+	// healthCountSQL[n] adds n rows of (webhook id, hour, attempts,
+	// failures) to the hourly counts, answering each row's attempts once
 	// added: a total equal to what was added is a row that is new.
-	healthCountSQL = `
+	healthCountSQL = healthStatements(4, `
 		INSERT INTO webhook_health_hours (webhook_id, hour, attempts, failures)
-		SELECT c.value->>0, c.value->>1, c.value->>2, c.value->>3 FROM json_each(?1) AS c WHERE true
+		SELECT column1, column2, column3, column4 FROM (VALUES %s) WHERE true
 		ON CONFLICT (webhook_id, hour) DO UPDATE SET
 			attempts = webhook_health_hours.attempts + excluded.attempts,
 			failures = webhook_health_hours.failures + excluded.failures
-		RETURNING webhook_id, hour, attempts`
-	healthForgetSQL = `DELETE FROM webhook_health_hours WHERE webhook_id = ?1 AND hour < ?2`
+		RETURNING webhook_id, hour, attempts`)
 )
+
+const healthForgetSQL = `DELETE FROM webhook_health_hours WHERE webhook_id = ?1 AND hour < ?2`
+
+// healthChunk is the most rows one health statement takes.
+const healthChunk = 32
+
+// healthStatements builds query for each power of two of rows up to
+// healthChunk, each row of params anonymous parameters.
+func healthStatements(params int, query string) map[int]string {
+	row := "(" + strings.Repeat("?,", params-1) + "?)"
+	m := map[int]string{}
+	for n := 1; n <= healthChunk; n *= 2 {
+		m[n] = fmt.Sprintf(query, strings.Repeat(row+",", n-1)+row)
+	}
+	return m
+}
+
+// healthChunkSize is how many of n rows the next statement takes: the
+// largest power of two up to healthChunk.
+func healthChunkSize(n int) int {
+	size := healthChunk
+	for size > n {
+		size /= 2
+	}
+	return size
+}
 
 var _ sqlstore.HealthWriter = (*engine)(nil)
 
@@ -49,90 +74,61 @@ var _ sqlstore.HealthWriter = (*engine)(nil)
 // counts of those that still exist, and, for each webhook whose counts
 // began a new hour, the forgetting of hours older than a day.
 func (e *engine) WriteHealth(ctx context.Context, tx sqlstore.Querier, us []sqlstore.HealthUpdate) ([]sqlstore.HealthState, error) {
-	if len(us) == 0 {
-		return nil, nil
-	}
 	byID := make(map[int64]*sqlstore.HealthUpdate, len(us))
-	b := make([]byte, 0, 64*len(us))
-	b = append(b, '[')
-	for i := range us {
-		u := &us[i]
-		byID[u.WebhookID] = u
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendInt(b, u.WebhookID, 10)
-		b = appendMicros(append(b, ','), u.LastSuccess)
-		b = appendMicros(append(b, ','), u.LastFailure)
-		if u.Succeeded {
-			b = append(b, ",1,"...)
-		} else {
-			b = append(b, ",0,"...)
-		}
-		b = appendMicros(b, u.FailingSince)
-		b = append(strconv.AppendInt(append(b, ','), int64(u.Failures), 10), ']')
-	}
-	b = append(b, ']')
-	rows, err := e.stmt(ctx, tx, e.healthUpdate).QueryContext(ctx, string(b))
-	if err != nil {
-		return nil, err
-	}
 	var states []sqlstore.HealthState
-	for rows.Next() {
-		var st sqlstore.HealthState
-		if err := rows.Scan(&st.WebhookID, &st.StudyID, &st.Active, e.ScanNullTime(&st.FailingSince), &st.Failures); err != nil {
-			rows.Close()
+	for rest := us; len(rest) > 0; {
+		chunk := rest[:healthChunkSize(len(rest))]
+		rest = rest[len(chunk):]
+		args := make([]any, 0, 6*len(chunk))
+		for i := range chunk {
+			u := &chunk[i]
+			byID[u.WebhookID] = u
+			args = append(args, u.WebhookID, e.NullTime(u.LastSuccess), e.NullTime(u.LastFailure), u.Succeeded,
+				e.NullTime(u.FailingSince), u.Failures)
+		}
+		rows, err := tx.Query(ctx, healthUpdateSQL[len(chunk)], args...)
+		err = each(rows, err, func(r sqlstore.Rows) error {
+			var st sqlstore.HealthState
+			err := r.Scan(&st.WebhookID, &st.StudyID, &st.Active, e.ScanNullTime(&st.FailingSince), &st.Failures)
+			states = append(states, st)
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
-		states = append(states, st)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	// Webhooks missing from states were deleted with their deliveries,
 	// whose attempts were skipped too; their counts would break the
 	// foreign key.
 	type hourKey struct{ webhookID, hour int64 }
 	added := map[hourKey]int{}
-	b = append(b[:0], '[')
+	var counts []any
 	for _, st := range states {
 		for _, c := range byID[st.WebhookID].Hours {
 			h := c.Hour.UnixMicro()
 			added[hourKey{st.WebhookID, h}] = c.Attempts
-			if len(b) > 1 {
-				b = append(b, ',')
-			}
-			b = append(b, '[')
-			b = strconv.AppendInt(b, st.WebhookID, 10)
-			b = strconv.AppendInt(append(b, ','), h, 10)
-			b = strconv.AppendInt(append(b, ','), int64(c.Attempts), 10)
-			b = strconv.AppendInt(append(b, ','), int64(c.Failures), 10)
-			b = append(b, ']')
+			counts = append(counts, st.WebhookID, h, c.Attempts, c.Failures)
 		}
-	}
-	if len(added) == 0 {
-		return states, nil
-	}
-	b = append(b, ']')
-	rows, err = e.stmt(ctx, tx, e.healthCount).QueryContext(ctx, string(b))
-	if err != nil {
-		return nil, fmt.Errorf("counting attempts: %w", err)
 	}
 	newHour := map[int64]int64{} // webhook → its latest hour that is new
-	for rows.Next() {
-		var k hourKey
-		var total int
-		if err := rows.Scan(&k.webhookID, &k.hour, &total); err != nil {
-			rows.Close()
+	for rest := counts; len(rest) > 0; {
+		chunk := rest[:4*healthChunkSize(len(rest)/4)]
+		rest = rest[len(chunk):]
+		rows, err := tx.Query(ctx, healthCountSQL[len(chunk)/4], chunk...)
+		err = each(rows, err, func(r sqlstore.Rows) error {
+			var k hourKey
+			var total int
+			if err := r.Scan(&k.webhookID, &k.hour, &total); err != nil {
+				return err
+			}
+			if total == added[k] && k.hour > newHour[k.webhookID] {
+				newHour[k.webhookID] = k.hour
+			}
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("counting attempts: %w", err)
 		}
-		if total == added[k] && k.hour > newHour[k.webhookID] {
-			newHour[k.webhookID] = k.hour
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("counting attempts: %w", err)
 	}
 	// Hours that last24h no longer reads go when a new one begins, so a
 	// webhook keeps at most 25 rows of counts however long it lives.
@@ -147,10 +143,17 @@ func (e *engine) WriteHealth(ctx context.Context, tx sqlstore.Querier, us []sqls
 	return states, nil
 }
 
-// appendMicros appends t as JSON: its unix microseconds, or null.
-func appendMicros(b []byte, t *time.Time) []byte {
-	if t == nil {
-		return append(b, "null"...)
+// each calls fn for each of rows, which the query returned with err, and
+// closes them.
+func each(rows sqlstore.Rows, err error, fn func(sqlstore.Rows) error) error {
+	if err != nil {
+		return err
 	}
-	return strconv.AppendInt(b, t.UnixMicro(), 10)
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
