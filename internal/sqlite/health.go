@@ -15,7 +15,9 @@ import (
 // webhook and hour cost as much again as recording the attempts at a light
 // load, where a batch holds an attempt or two per webhook. The values are
 // bound, not read from JSON, whose arrays SQLite turns back into text for
-// every element. Their parameters are anonymous (see recordAttemptsSQL).
+// every element. Their parameters are anonymous, ? rather than ?N: the
+// driver looks each numbered one up by its name when it binds it, in a
+// list as long as the statement's, which grows with the square of the rows.
 var (
 	// healthUpdateSQL[n] applies n rows of (webhook id, last success,
 	// last failure, succeeded, failing since, failures) to the webhooks
