@@ -104,14 +104,22 @@ func testHealthKeptByRecording(t *testing.T, f *fixture) {
 	}
 }
 
-// One batch of results for several webhooks, over two clock hours, keeps
-// each webhook's health as batches of their own would; a webhook deleted
-// before its results are recorded is passed over.
+// One batch of results for several webhooks (forty, past any chunking an
+// engine may do), over two clock hours, keeps each webhook's health as
+// batches of their own would; a webhook deleted before its results are
+// recorded is passed over.
 func testHealthBatchOfWebhooks(t *testing.T, f *fixture) {
 	a, b, gone := f.createWebhook(studyA), f.createWebhook(studyA), f.createWebhook(studyA)
 	a1, a2, b1, g1 := f.enqueue(a, f.now), f.enqueue(a, f.now), f.enqueue(b, f.now), f.enqueue(gone, f.now)
+	more := map[int64]*hookshot.Delivery{}
+	want := []*hookshot.Delivery{a1, a2, b1, g1}
+	for range 37 {
+		w := f.createWebhook(studyA)
+		more[w.ID] = f.enqueue(w, f.now)
+		want = append(want, more[w.ID])
+	}
 	jobs := map[string]*hookshot.Job{}
-	for _, j := range f.claimOnly("engine", f.at(48*time.Hour), a1, a2, b1, g1) {
+	for _, j := range f.claimOnly("engine", f.at(48*time.Hour), want...) {
 		jobs[j.Delivery.ID] = j
 	}
 	hour := f.now.Truncate(time.Hour)
@@ -123,6 +131,9 @@ func testHealthBatchOfWebhooks(t *testing.T, f *fixture) {
 	}
 	results := []*hookshot.Result{result(a1, hookshot.DeliveryInProgress, early), result(g1, hookshot.DeliveryInProgress, late),
 		result(b1, hookshot.DeliveryInProgress, late), result(a2, hookshot.DeliverySucceeded, late)}
+	for _, d := range more {
+		results = append(results, result(d, hookshot.DeliveryInProgress, early))
+	}
 	if err := f.store.DeleteWebhook(f.ctx, studyA, gone.ID, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +146,12 @@ func testHealthBatchOfWebhooks(t *testing.T, f *fixture) {
 	if hb.LastSuccessAt != nil || !timeIs(hb.LastFailureAt, late) || !timeIs(hb.FailingSince, late) || hb.ConsecutiveFailures != 1 ||
 		hb.Last24h != (hookshot.AttemptCounts{Attempts: 1, Failures: 1}) {
 		t.Errorf("health of the webhook that failed at %s: %+v", late, hb)
+	}
+	for id := range more {
+		if h := f.webhook(studyA, id).Health; !timeIs(h.FailingSince, early) || h.ConsecutiveFailures != 1 ||
+			h.Last24h != (hookshot.AttemptCounts{Attempts: 1, Failures: 1}) {
+			t.Errorf("health of webhook %d, which failed at %s: %+v", id, early, h)
+		}
 	}
 }
 
