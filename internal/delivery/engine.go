@@ -113,6 +113,12 @@ type Engine struct {
 	recordCtx    context.Context
 	cancelRecord context.CancelFunc
 	attempts     sync.WaitGroup
+	// work carries jobs to idle workers (see startLocked); workerGroup
+	// counts the workers, so Stop returns after the last has left.
+	work        chan *hookshot.Job
+	workerGroup sync.WaitGroup
+	// idleFor is idleWorker; tests shorten it.
+	idleFor time.Duration
 	// unrecorded counts results queued or being recorded, so Stop can say
 	// how many its deadline left behind.
 	unrecorded atomic.Int64
@@ -136,7 +142,10 @@ type Engine struct {
 	perWebhook  map[int64]int
 	backlog     map[int64][]*hookshot.Job // claimed, waiting for a slot on their webhook
 	backlogSize int
-	handBack    []string // leases for Stop to release: attempts cut short, claims and hand-offs that came back after Stop began
+	// workers counts the attempt workers, idleWorkers those waiting for
+	// a job with none queued for them.
+	workers, idleWorkers int
+	handBack             []string // leases for Stop to release: attempts cut short, claims and hand-offs that came back after Stop began
 	// claiming is the limit of the claim out in the store, whose jobs may
 	// take that many slots when it comes back: a hand-off counts it as
 	// taken.
@@ -220,6 +229,8 @@ func New(q Queue, cfg Config) *Engine {
 		recordTries:  8,
 		recordPause:  100 * time.Millisecond,
 		gatherFor:    gatherWindow,
+		work:         make(chan *hookshot.Job, cfg.Concurrency),
+		idleFor:      idleWorker,
 		perWebhook:   make(map[int64]int),
 		backlog:      make(map[int64][]*hookshot.Job),
 	}
@@ -335,6 +346,8 @@ func (e *Engine) stop(ctx context.Context) error {
 	// or dropped once the deadline passes (see attempt): this wait is
 	// bounded, and nothing starts an attempt any more.
 	e.attempts.Wait()
+	// The workers, idle now, leave on seeing Stop begun.
+	e.workerGroup.Wait()
 	close(e.results)
 	select {
 	case <-e.recDone:
@@ -606,12 +619,10 @@ func (e *Engine) releaseSurplus(ids []string) {
 	}
 }
 
-func (e *Engine) startLocked(j *hookshot.Job) {
-	e.attempts.Add(1)
-	go e.attempt(j)
-}
-
-func (e *Engine) attempt(j *hookshot.Job) {
+// attempt makes one attempt of j and queues its result. It returns the
+// next job of j's webhook waiting for the slot j held, which the caller is
+// to attempt next, or nil.
+func (e *Engine) attempt(j *hookshot.Job) *hookshot.Job {
 	defer e.attempts.Done()
 	e.sending.Add(1)
 	if j.Delivery.Attempts == 0 {
@@ -629,11 +640,7 @@ func (e *Engine) attempt(j *hookshot.Job) {
 	e.unrecorded.Add(1)
 	e.sending.Add(-1)
 	e.metrics.duration.Observe(att.Duration.Seconds())
-	if v.next == succeeded {
-		e.metrics.attempts.WithLabelValues("succeeded").Inc()
-	} else {
-		e.metrics.attempts.WithLabelValues("failed").Inc()
-	}
+	e.metrics.outcome(v.next == succeeded)
 	if v.next != succeeded && e.sendCtx.Err() != nil {
 		// Cut short by shutdown: not the receiver's fault, so not an
 		// attempt. The lease goes back and the delivery is tried afresh.
@@ -645,7 +652,7 @@ func (e *Engine) attempt(j *hookshot.Job) {
 		e.handBack = append(e.handBack, j.Delivery.ID)
 		e.mu.Unlock()
 	} else {
-		e.metrics.classes.WithLabelValues(string(v.class)).Inc()
+		e.metrics.class(v.class)
 		r := e.result(j, att, v)
 		if span != nil {
 			endAttemptSpan(span, att, v, r.Status)
@@ -657,32 +664,55 @@ func (e *Engine) attempt(j *hookshot.Job) {
 			// store: the lease runs out and the delivery is attempted again.
 		}
 	}
-	e.finish(j)
+	return e.finish(j)
 }
 
-// finish frees the job's slot, handing it straight to the next queued job
-// of the same webhook when there is one.
-func (e *Engine) finish(j *hookshot.Job) {
+// finish hands the job's slot to the next queued job of the same webhook,
+// returned for the worker to attempt next, or frees it; then the worker
+// counts itself idle, in the same critical section, so that the workers
+// busy never outnumber the slots taken.
+func (e *Engine) finish(j *hookshot.Job) *hookshot.Job {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.freeSlotLocked(j.Delivery.WebhookID)
+	if next := e.nextQueuedLocked(j.Delivery.WebhookID); next != nil {
+		e.attempts.Add(1)
+		return next
+	}
+	e.releaseSlotLocked(j.Delivery.WebhookID)
+	e.idleWorkers++
+	return nil
 }
 
 // freeSlotLocked frees a slot of webhook w, handing it straight to the
 // next queued job of w when there is one. e.mu must be held.
 func (e *Engine) freeSlotLocked(w int64) {
-	// Once Stop has begun, the backlog stays for Stop to hand back.
-	if q := e.backlog[w]; len(q) > 0 && !e.closed {
-		next := q[0]
-		if len(q) == 1 {
-			delete(e.backlog, w)
-		} else {
-			e.backlog[w] = q[1:]
-		}
-		e.backlogSize--
+	if next := e.nextQueuedLocked(w); next != nil {
 		e.startLocked(next)
 		return
 	}
+	e.releaseSlotLocked(w)
+}
+
+// nextQueuedLocked takes the next job queued for a slot of webhook w, or
+// returns nil. e.mu must be held.
+func (e *Engine) nextQueuedLocked(w int64) *hookshot.Job {
+	// Once Stop has begun, the backlog stays for Stop to hand back.
+	q := e.backlog[w]
+	if len(q) == 0 || e.closed {
+		return nil
+	}
+	next := q[0]
+	if len(q) == 1 {
+		delete(e.backlog, w)
+	} else {
+		e.backlog[w] = q[1:]
+	}
+	e.backlogSize--
+	return next
+}
+
+// releaseSlotLocked frees a slot of webhook w. e.mu must be held.
+func (e *Engine) releaseSlotLocked(w int64) {
 	e.inflight--
 	if e.perWebhook[w]--; e.perWebhook[w] <= 0 {
 		delete(e.perWebhook, w)
@@ -856,7 +886,7 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 	for _, r := range batch {
 		due = due || (r.Status == hookshot.DeliveryInProgress && !r.NextAttemptAt.After(now))
 		if r.Status != hookshot.DeliveryInProgress {
-			e.metrics.finished.WithLabelValues(string(r.Status)).Inc()
+			e.metrics.finish(r.Status)
 		}
 		if d := r.Disabled; d != nil {
 			e.metrics.disabled.WithLabelValues(d.Reason.Code).Inc()

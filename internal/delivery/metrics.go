@@ -18,6 +18,40 @@ type metrics struct {
 	inFlight prometheus.GaugeFunc
 	// handedOff counts deliveries a publish gave the engine directly.
 	handedOff prometheus.Counter
+
+	// The series every attempt counts on, looked up once rather than by
+	// label values, which hashes them on every call. They are shown from
+	// the start, at 0.
+	succeeded, failed prometheus.Counter
+	byClass           map[class]prometheus.Counter
+	finishedAs        map[hookshot.DeliveryStatus]prometheus.Counter
+}
+
+// outcome counts an attempt by whether it succeeded.
+func (m *metrics) outcome(ok bool) {
+	if ok {
+		m.succeeded.Inc()
+	} else {
+		m.failed.Inc()
+	}
+}
+
+// class counts a recorded attempt of class c.
+func (m *metrics) class(c class) {
+	if counter, ok := m.byClass[c]; ok {
+		counter.Inc()
+		return
+	}
+	m.classes.WithLabelValues(string(c)).Inc()
+}
+
+// finish counts a delivery that reached final status s.
+func (m *metrics) finish(s hookshot.DeliveryStatus) {
+	if counter, ok := m.finishedAs[s]; ok {
+		counter.Inc()
+		return
+	}
+	m.finished.WithLabelValues(string(s)).Inc()
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
@@ -65,8 +99,15 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 	// either has a series to watch.
 	m.disabled.WithLabelValues(hookshot.DisabledFailing)
 	m.disabled.WithLabelValues(hookshot.DisabledGone)
+	m.succeeded = m.attempts.WithLabelValues("succeeded")
+	m.failed = m.attempts.WithLabelValues("failed")
+	m.byClass = make(map[class]prometheus.Counter, len(classes))
 	for _, c := range classes {
-		m.classes.WithLabelValues(string(c))
+		m.byClass[c] = m.classes.WithLabelValues(string(c))
+	}
+	m.finishedAs = map[hookshot.DeliveryStatus]prometheus.Counter{
+		hookshot.DeliverySucceeded: m.finished.WithLabelValues(string(hookshot.DeliverySucceeded)),
+		hookshot.DeliveryFailed:    m.finished.WithLabelValues(string(hookshot.DeliveryFailed)),
 	}
 	if reg != nil {
 		reg.MustRegister(m.attempts, m.classes, m.finished, m.disabled, m.duration, m.delay, m.inFlight, m.handedOff)
