@@ -40,6 +40,13 @@ func TestParseVmHWM(t *testing.T) {
 	}
 }
 
+func TestParseWriteBytes(t *testing.T) {
+	got, err := parseWriteBytes([]byte("rchar: 6976\nwchar: 0\nread_bytes: 4096\nwrite_bytes: 1228800\ncancelled_write_bytes: 0\n"))
+	if err != nil || got != 1228800 {
+		t.Fatalf("parseWriteBytes = %d, %v", got, err)
+	}
+}
+
 func TestSentAt(t *testing.T) {
 	p := payload(7)
 	sent := sentAt(p)

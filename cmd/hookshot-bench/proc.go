@@ -63,6 +63,26 @@ func parseVmHWM(status []byte) (int64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc status")
 }
 
+// writeBytes is how many bytes process pid has caused to be sent to
+// storage so far (write_bytes of /proc/<pid>/io): what the page cache
+// will write back for it, the database's and its WAL's writes included.
+func writeBytes(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseWriteBytes(data)
+}
+
+func parseWriteBytes(io []byte) (int64, error) {
+	for _, line := range strings.Split(string(io), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no write_bytes in /proc io")
+}
+
 // postgresCPU is the CPU time used so far by every process named postgres
 // on this machine: the server's backends, its writers and autovacuum. A
 // backend that exits during a run takes its time with it, so the figure is

@@ -26,7 +26,9 @@ type result struct {
 	cpuPerDelivery   float64   // seconds, Hookshot's own
 	pgCPUPerDelivery float64   // seconds, every postgres process
 	peakRSS          int64
-	lost, duplicates int64
+	// bytes Hookshot's process wrote to storage (not PostgreSQL's)
+	writtenPerDelivery float64
+	lost, duplicates   int64
 }
 
 func (r *result) print(w io.Writer) {
@@ -50,6 +52,7 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "publish:   %.0f events/s; answered in p50 %s, p99 %s\n", r.publishRate, ms(r.publishLatency, 0.50), ms(r.publishLatency, 0.99))
 	fmt.Fprintf(w, "receipt:   publish sent → receiver got it: p50 %s, p99 %s, max %s\n", ms(r.receiptLatency, 0.50), ms(r.receiptLatency, 0.99), ms(r.receiptLatency, 1))
+	fmt.Fprintf(w, "disk:      %.0f bytes written by Hookshot per delivery\n", r.writtenPerDelivery)
 	fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", float64(r.peakRSS)/(1<<20))
 	fmt.Fprintf(w, "integrity: %d deliveries, %d lost, %d duplicates\n", r.deliveries, r.lost, r.duplicates)
 }

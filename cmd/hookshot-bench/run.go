@@ -184,6 +184,7 @@ func hookshotRun(ctx context.Context, rcv *receiverProcess, certs *certFiles, wo
 	}
 	pid := cmd.Process.Pid
 	cpu0, _ := processCPU(pid)
+	written0, _ := writeBytes(pid)
 	pg0 := postgresCPU()
 	total := int64(o.events) * int64(o.webhooks)
 
@@ -216,6 +217,7 @@ func hookshotRun(ctx context.Context, rcv *receiverProcess, certs *certFiles, wo
 	}
 	elapsed := time.Since(start)
 	cpu1, _ := processCPU(pid)
+	written1, _ := writeBytes(pid)
 	pg1 := postgresCPU()
 	rss, _ := peakRSS(pid)
 
@@ -231,6 +233,7 @@ func hookshotRun(ctx context.Context, rcv *receiverProcess, certs *certFiles, wo
 		r.pgCPUPerDelivery = (pg1 - pg0) / float64(total)
 	}
 	r.peakRSS = rss
+	r.writtenPerDelivery = float64(written1-written0) / float64(total)
 	return nil
 }
 
