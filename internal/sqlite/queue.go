@@ -143,8 +143,6 @@ func (e *engine) statements() map[**sql.Stmt]string {
 		&e.recordDelivery:   recordDeliverySQL,
 		&e.recordValidation: recordValidationSQL,
 		&e.release:          releaseSQL,
-		&e.healthUpdate:     healthUpdateSQL,
-		&e.healthCount:      healthCountSQL,
 		&e.healthForget:     healthForgetSQL,
 	}
 }

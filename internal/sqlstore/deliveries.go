@@ -72,8 +72,10 @@ func (s *Store) Deliveries(ctx context.Context, f hookshot.DeliveryFilter) ([]*h
 	}
 	where = append(where, s.createdWithin(&args, f.Since, f.Until)...)
 	if f.Before != nil {
-		// A row value comparison, so that the (webhook_id, created_at DESC,
-		// id DESC) index serves the page directly.
+		// A row value comparison, so that the index of a webhook's
+		// deliveries serves the page directly: PostgreSQL's, on (webhook_id,
+		// created_at DESC, id DESC), seeks on both; SQLite's, on (webhook_id,
+		// created_at), on created_at.
 		where = append(where, "(created_at, id) < ("+args.add(s.e.Time(Timestamp(f.Before.CreatedAt)))+", "+args.add(f.Before.ID)+")")
 	}
 	query := `SELECT ` + DeliveryColumns + ` FROM deliveries WHERE ` + strings.Join(where, " AND ") +

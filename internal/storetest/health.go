@@ -10,6 +10,7 @@ import (
 
 var healthTests = []test{
 	{"KeptByRecording", testHealthKeptByRecording},
+	{"OneBatchOfWebhooks", testHealthBatchOfWebhooks},
 	{"Last24hCountsRecentHours", testHealthLast24h},
 	{"ValidationDoesNotCount", testHealthIgnoresValidation},
 	{"DisabledOnGone", testDisabledOnGone},
@@ -100,6 +101,57 @@ func testHealthKeptByRecording(t *testing.T, f *fixture) {
 	h = f.webhook(studyA, w.ID).Health
 	if !timeIs(h.LastSuccessAt, f.at(4*time.Second)) || !timeIs(h.FailingSince, f.at(5*time.Second)) || h.ConsecutiveFailures != 1 {
 		t.Errorf("after a batch of a success and a failure: %+v", h)
+	}
+}
+
+// One batch of results for several webhooks (forty, past any chunking an
+// engine may do), over two clock hours, keeps each webhook's health as
+// batches of their own would; a webhook deleted before its results are
+// recorded is passed over.
+func testHealthBatchOfWebhooks(t *testing.T, f *fixture) {
+	a, b, gone := f.createWebhook(studyA), f.createWebhook(studyA), f.createWebhook(studyA)
+	a1, a2, b1, g1 := f.enqueue(a, f.now), f.enqueue(a, f.now), f.enqueue(b, f.now), f.enqueue(gone, f.now)
+	more := map[int64]*hookshot.Delivery{}
+	want := []*hookshot.Delivery{a1, a2, b1, g1}
+	for range 37 {
+		w := f.createWebhook(studyA)
+		more[w.ID] = f.enqueue(w, f.now)
+		want = append(want, more[w.ID])
+	}
+	jobs := map[string]*hookshot.Job{}
+	for _, j := range f.claimOnly("engine", f.at(48*time.Hour), want...) {
+		jobs[j.Delivery.ID] = j
+	}
+	hour := f.now.Truncate(time.Hour)
+	early, late := hour.Add(-30*time.Minute), hour.Add(10*time.Minute)
+	result := func(d *hookshot.Delivery, status hookshot.DeliveryStatus, at time.Time) *hookshot.Result {
+		r := f.result(jobs[d.ID], status, f.at(time.Hour))
+		r.Attempt.StartedAt = at
+		return r
+	}
+	results := []*hookshot.Result{result(a1, hookshot.DeliveryInProgress, early), result(g1, hookshot.DeliveryInProgress, late),
+		result(b1, hookshot.DeliveryInProgress, late), result(a2, hookshot.DeliverySucceeded, late)}
+	for _, d := range more {
+		results = append(results, result(d, hookshot.DeliveryInProgress, early))
+	}
+	if err := f.store.DeleteWebhook(f.ctx, studyA, gone.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.record("engine", results...)
+	ha, hb := f.webhook(studyA, a.ID).Health, f.webhook(studyA, b.ID).Health
+	if !timeIs(ha.LastSuccessAt, late) || !timeIs(ha.LastFailureAt, early) || ha.FailingSince != nil || ha.ConsecutiveFailures != 0 ||
+		ha.Last24h != (hookshot.AttemptCounts{Attempts: 2, Failures: 1}) {
+		t.Errorf("health of the webhook that failed at %s and succeeded at %s: %+v", early, late, ha)
+	}
+	if hb.LastSuccessAt != nil || !timeIs(hb.LastFailureAt, late) || !timeIs(hb.FailingSince, late) || hb.ConsecutiveFailures != 1 ||
+		hb.Last24h != (hookshot.AttemptCounts{Attempts: 1, Failures: 1}) {
+		t.Errorf("health of the webhook that failed at %s: %+v", late, hb)
+	}
+	for id := range more {
+		if h := f.webhook(studyA, id).Health; !timeIs(h.FailingSince, early) || h.ConsecutiveFailures != 1 ||
+			h.Last24h != (hookshot.AttemptCounts{Attempts: 1, Failures: 1}) {
+			t.Errorf("health of webhook %d, which failed at %s: %+v", id, early, h)
+		}
 	}
 }
 

@@ -29,6 +29,7 @@ var recordTests = []test{
 	{"ClearsLease", testRecordClearsLease},
 	{"Finished", testRecordFinished},
 	{"Batch", testRecordBatch},
+	{"LargeMixedBatch", testRecordLargeMixedBatch},
 	{"Validation", testRecordValidation},
 	{"StaleValidation", testRecordStaleValidation},
 	{"DeletedDelivery", testRecordDeleted},
@@ -394,6 +395,66 @@ func testRecordBatch(t *testing.T, f *fixture) {
 		if got.Status != r.Status || !got.NextAttemptAt.Equal(r.NextAttemptAt) || got.Attempts != 1 || len(attempts) != 1 {
 			t.Errorf("delivery %s: Status %s, NextAttemptAt %v, Attempts %d, %d attempts; want %s, %v, 1, 1",
 				got.ID, got.Status, got.NextAttemptAt, got.Attempts, len(attempts), r.Status, r.NextAttemptAt)
+		}
+	}
+}
+
+// A batch of a hundred results is recorded as a hundred batches of one
+// would be: among them an attempt whose number a late owner took, a body
+// other than the payload, none at all, and an attempt that got no
+// response.
+func testRecordLargeMixedBatch(t *testing.T, f *fixture) {
+	w := f.createWebhook(studyA)
+	taken := f.enqueue(w, f.at(-time.Minute))
+	ja := f.claimOnly("a", f.now, taken)[0]
+	for range 99 {
+		f.enqueue(w, f.now)
+	}
+	takeover := f.at(lease + time.Second)
+	jobs := f.claim("engine", takeover, 200)
+	if len(jobs) != 100 {
+		t.Fatalf("claimed %d, want 100", len(jobs))
+	}
+	f.record("a", f.result(ja, hookshot.DeliveryFailed, f.now))
+
+	var results []*hookshot.Result
+	for i, j := range jobs {
+		r := f.result(j, hookshot.DeliverySucceeded, takeover)
+		r.Attempt.StartedAt = takeover.Add(time.Duration(i) * time.Millisecond)
+		switch i {
+		case 1:
+			r.Attempt.Request.Body = []byte(`{"other":"body"}`)
+		case 2:
+			r.Attempt.Request.Body = nil
+		case 3:
+			r.Attempt.Response, r.Attempt.Error = nil, "dial tcp: connection refused"
+			r.Status = hookshot.DeliveryInProgress
+		}
+		results = append(results, r)
+	}
+	f.record("engine", results...)
+
+	for _, r := range results {
+		d, attempts := f.delivery(w.ID, r.Attempt.DeliveryID)
+		switch {
+		case d.ID == taken.ID:
+			if len(attempts) != 2 || attempts[0].Number == attempts[1].Number || d.Attempts != 2 || d.Status != r.Status {
+				t.Errorf("delivery whose number was taken: Status %s, Attempts %d, %d attempts; want %s, 2, 2 of distinct numbers",
+					d.Status, d.Attempts, len(attempts), r.Status)
+			}
+		default:
+			if len(attempts) != 1 || d.Attempts != 1 || d.Status != r.Status || !d.NextAttemptAt.Equal(r.NextAttemptAt) {
+				t.Errorf("delivery %s: Status %s, Attempts %d, NextAttemptAt %v, %d attempts; want %s, 1, %v, 1",
+					d.ID, d.Status, d.Attempts, d.NextAttemptAt, len(attempts), r.Status, r.NextAttemptAt)
+				continue
+			}
+			if r.Attempt.Request.Body == nil {
+				if len(attempts[0].Request.Body) != 0 {
+					t.Errorf("attempt sent without a body reads back with %q", attempts[0].Request.Body)
+				}
+				continue
+			}
+			checkAttempt(t, "attempt of delivery "+d.ID, attempts[0], r.Attempt)
 		}
 	}
 }
