@@ -31,6 +31,7 @@ type options struct {
 	webhooks   int
 	events     int
 	publishers int
+	batch      int // events per publish request: 1 is POST .../events, more is POST .../events/batch
 	rate       int
 	raw        time.Duration
 	rawWorkers int
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&o.webhooks, "webhooks", 10, "webhooks subscribed to every event, all on the one receiver")
 	flag.IntVar(&o.events, "events", 5000, "events to publish")
 	flag.IntVar(&o.publishers, "publishers", 16, "concurrent publishers (ignored with --rate)")
+	flag.IntVar(&o.batch, "batch", 1, "events per publish request: 1 publishes each alone (POST .../events), more in batches (POST .../events/batch, at most 500)")
 	flag.IntVar(&o.rate, "rate", 0, "deliveries per second to aim for, publishing evenly; 0 publishes as fast as the publishers can")
 	flag.DurationVar(&o.raw, "raw", 5*time.Second, "how long the bare client posts to the receiver; 0 skips the raw run")
 	flag.IntVar(&o.rawWorkers, "raw-workers", 64, "concurrent requests of the bare client")
@@ -59,8 +61,12 @@ func main() {
 		return nil
 	})
 	flag.Parse()
-	if o.webhooks < 1 || o.events < 1 || o.publishers < 1 || o.rawWorkers < 1 {
-		fmt.Fprintln(os.Stderr, "hookshot-bench: --webhooks, --events, --publishers and --raw-workers must be at least 1")
+	if o.webhooks < 1 || o.events < 1 || o.publishers < 1 || o.rawWorkers < 1 || o.batch < 1 {
+		fmt.Fprintln(os.Stderr, "hookshot-bench: --webhooks, --events, --publishers, --batch and --raw-workers must be at least 1")
+		os.Exit(2)
+	}
+	if o.batch > 500 {
+		fmt.Fprintln(os.Stderr, "hookshot-bench: --batch is at most 500, the most events one batch may carry")
 		os.Exit(2)
 	}
 	ctx := context.Background()

@@ -94,3 +94,26 @@ func TestSmallRun(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallBatchRun publishes in batches whose last one is short: every
+// event is published once, so every delivery arrives once.
+func TestSmallBatchRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	o := options{webhooks: 2, events: 20, publishers: 2, batch: 7, rawWorkers: 1}
+	var progress bytes.Buffer
+	r, err := run(context.Background(), o, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if r.deliveries != 40 || r.lost != 0 || r.duplicates != 0 || len(r.receiptLatency) != 40 || len(r.publishLatency) != 3 {
+		t.Fatalf("%d deliveries, %d lost, %d duplicates, %d receipt latencies, %d requests; want 40, 0, 0, 40, 3 (batches of 7, 7, 6)",
+			r.deliveries, r.lost, r.duplicates, len(r.receiptLatency), len(r.publishLatency))
+	}
+	var out bytes.Buffer
+	r.print(&out)
+	if !strings.Contains(out.String(), "in batches of 7") {
+		t.Errorf("the report does not say the events went in batches:\n%s", out.String())
+	}
+}

@@ -50,7 +50,11 @@ func (r *result) print(w io.Writer) {
 		fmt.Fprintf(w, ", %.0f µs of PostgreSQL CPU, %.0f µs together", r.pgCPUPerDelivery*1e6, (r.cpuPerDelivery+r.pgCPUPerDelivery)*1e6)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "publish:   %.0f events/s; answered in p50 %s, p99 %s\n", r.publishRate, ms(r.publishLatency, 0.50), ms(r.publishLatency, 0.99))
+	if r.batch > 1 {
+		fmt.Fprintf(w, "publish:   %.0f events/s in batches of %d; a batch answered in p50 %s, p99 %s\n", r.publishRate, r.batch, ms(r.publishLatency, 0.50), ms(r.publishLatency, 0.99))
+	} else {
+		fmt.Fprintf(w, "publish:   %.0f events/s; answered in p50 %s, p99 %s\n", r.publishRate, ms(r.publishLatency, 0.50), ms(r.publishLatency, 0.99))
+	}
 	fmt.Fprintf(w, "receipt:   publish sent → receiver got it: p50 %s, p99 %s, max %s\n", ms(r.receiptLatency, 0.50), ms(r.receiptLatency, 0.99), ms(r.receiptLatency, 1))
 	fmt.Fprintf(w, "disk:      %.0f bytes written by Hookshot per delivery\n", r.writtenPerDelivery)
 	fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", float64(r.peakRSS)/(1<<20))

@@ -238,19 +238,27 @@ func hookshotRun(ctx context.Context, rcv *receiverProcess, certs *certFiles, wo
 }
 
 // publishAll publishes o.events upload events, from o.publishers workers as
-// fast as they go, or evenly at o.rate deliveries a second. It answers the
-// publish latencies, sorted, in milliseconds.
+// fast as they go, or evenly at o.rate deliveries a second, o.batch events
+// to a request. It answers the latencies of the requests, sorted, in
+// milliseconds.
 func publishAll(ctx context.Context, api *apiClient, o options) ([]float64, error) {
+	batch := int64(max(o.batch, 1))
 	var (
 		mu        sync.Mutex
-		latencies = make([]float64, 0, o.events)
+		latencies = make([]float64, 0, int64(o.events)/batch+1)
 		firstErr  error
 		next      atomic.Int64
 		wg        sync.WaitGroup
 	)
-	one := func(i int64) {
+	// one publishes the events first to last, numbered from 1.
+	one := func(first, last int64) {
 		t0 := time.Now()
-		err := api.publish(payload(i))
+		var err error
+		if batch == 1 {
+			err = api.publish(payload(first))
+		} else {
+			err = api.publishBatch(first, last)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		latencies = append(latencies, float64(time.Since(t0).Microseconds())/1000)
@@ -258,30 +266,31 @@ func publishAll(ctx context.Context, api *apiClient, o options) ([]float64, erro
 			firstErr = err
 		}
 	}
+	events := int64(o.events)
 	if o.rate <= 0 {
 		for w := 0; w < o.publishers; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := next.Add(1); i <= int64(o.events) && ctx.Err() == nil; i = next.Add(1) {
-					one(i)
+				for last := next.Add(batch); last-batch < events && ctx.Err() == nil; last = next.Add(batch) {
+					one(last-batch+1, min(last, events))
 				}
 			}()
 		}
 	} else {
-		interval := time.Duration(float64(time.Second) * float64(o.webhooks) / float64(o.rate))
+		interval := time.Duration(float64(time.Second) * float64(batch) * float64(o.webhooks) / float64(o.rate))
 		sem := make(chan struct{}, 256)
 		start := time.Now()
-		for i := int64(1); i <= int64(o.events); i++ {
-			if wait := time.Until(start.Add(time.Duration(i-1) * interval)); wait > 0 {
+		for n, first := int64(0), int64(1); first <= events; n, first = n+1, first+batch {
+			if wait := time.Until(start.Add(time.Duration(n) * interval)); wait > 0 {
 				time.Sleep(wait)
 			}
 			sem <- struct{}{}
 			wg.Add(1)
-			go func(i int64) {
+			go func(first, last int64) {
 				defer func() { <-sem; wg.Done() }()
-				one(i)
-			}(i)
+				one(first, last)
+			}(first, min(first+batch-1, events))
 		}
 	}
 	wg.Wait()
@@ -389,6 +398,28 @@ func (a *apiClient) publish(p []byte) error {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("publish answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// publishBatch publishes the events first to last in one batch.
+func (a *apiClient) publishBatch(first, last int64) error {
+	body := []byte(`{"events": [`)
+	for i := first; i <= last; i++ {
+		if i > first {
+			body = append(body, ',')
+		}
+		body = append(append(append(body, `{"type": "upload", "payload": `...), payload(i)...), '}')
+	}
+	body = append(body, "]}"...)
+	resp, err := a.do("POST", fmt.Sprintf("/v1/studies/%d/events/batch", study), body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("batch publish answered %d", resp.StatusCode)
 	}
 	return nil
 }
