@@ -40,6 +40,11 @@ const (
 // errClosed answers writes to a closed store.
 var errClosed = errors.New("sqlite: the store is closed")
 
+// errAloneFailed is member's word that the member it ran failed with no
+// other work in the transaction and without a savepoint: the group rolls
+// the transaction back and ends, having nobody else to answer.
+var errAloneFailed = errors.New("sqlite: the only member of the write transaction failed")
+
 // A writeRequest is one WriteTx on its way to the writer.
 type writeRequest struct {
 	ctx  context.Context
@@ -186,16 +191,25 @@ func (w *writer) group(first *writeRequest) {
 // it returns means that the whole transaction is gone, as SQLite rolls
 // back all of it when a statement fails for a full disk, an I/O error or
 // memory running out: it is what the members before r get.
+//
+// A member with no work before it in tx (most groups are of one, at light
+// load all) runs without a savepoint: should it fail, rolling back the
+// whole transaction undoes it and nobody else. A savepoint is not free:
+// SQLite copies every page a member changes first into the savepoint's
+// journal, 4 KiB at a time, in case it has to roll back to it.
 func (w *writer) member(conn *sql.Conn, tx *sql.Tx, r *writeRequest) (lost error) {
 	if err := r.ctx.Err(); err != nil {
 		r.done <- err // left while waiting: runs nothing
 		return nil
 	}
 	bg := context.Background()
-	if _, err := tx.ExecContext(bg, `SAVEPOINT member`); err != nil {
-		err = fmt.Errorf("beginning transaction: %w", err)
-		r.done <- err
-		return err
+	alone := len(w.committing) == 0
+	if !alone {
+		if _, err := tx.ExecContext(bg, `SAVEPOINT member`); err != nil {
+			err = fmt.Errorf("beginning transaction: %w", err)
+			r.done <- err
+			return err
+		}
 	}
 	q := &querier{e: w.e, conn: tx, tx: tx, m: &memberState{
 		caller: r.ctx,
@@ -205,10 +219,16 @@ func (w *writer) member(conn *sql.Conn, tx *sql.Tx, r *writeRequest) (lost error
 	if err == nil && q.m.deferredFKs {
 		err = pendingForeignKeys(conn)
 	}
-	if err != nil {
+	switch {
+	case err != nil && alone:
+		r.done <- err
+		return errAloneFailed // the group rolls tx back, undoing r's work and only that
+	case err != nil:
 		lost = w.rollBackMember(tx, err)
-	} else if _, relErr := tx.ExecContext(bg, `RELEASE member`); relErr != nil {
-		lost = fmt.Errorf("sqlite: the write transaction was lost: ending a savepoint: %w", relErr)
+	case !alone:
+		if _, relErr := tx.ExecContext(bg, `RELEASE member`); relErr != nil {
+			lost = fmt.Errorf("sqlite: the write transaction was lost: ending a savepoint: %w", relErr)
+		}
 	}
 	if lost == nil && q.m.deferredFKs {
 		// The pragma lasts until the transaction ends; the members after

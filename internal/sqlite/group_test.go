@@ -287,6 +287,47 @@ func TestGroupFailingMember(t *testing.T) {
 	}
 }
 
+// A member with nothing before it in its transaction runs without a
+// savepoint; when it fails, its work is undone with the transaction, and
+// the callers waiting behind it write in a group of their own.
+func TestGroupFailingLoneMember(t *testing.T) {
+	s, path := openGroupTest(t)
+	ctx := context.Background()
+	errOwn := errors.New("the member's own error")
+	failAfter := func(id string) func(tx sqlstore.Querier) error {
+		return func(tx sqlstore.Querier) error {
+			if err := insert(id)(tx); err != nil {
+				return err
+			}
+			return errOwn
+		}
+	}
+	if err := s.e.WriteTx(ctx, failAfter("a")); !errors.Is(err, errOwn) {
+		t.Errorf("lone failing member: %v, want its own error", err)
+	}
+	err := s.e.WriteTx(ctx, func(tx sqlstore.Querier) error {
+		if err := insert("b")(tx); err != nil {
+			return err
+		}
+		return insert("b")(tx) // SQLite undoes only this statement by itself
+	})
+	if err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+		t.Errorf("lone member violating a unique key: %v, want its UNIQUE error", err)
+	}
+	errs, _ := groupHeld(t, s, failAfter("c"), insert("d"), insert("e"))
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("member %d behind a failed one: %v", i, err)
+		}
+	}
+	if err := s.e.WriteTx(ctx, insert("f")); err != nil {
+		t.Errorf("a write after them: %v", err)
+	}
+	if got, want := stored(t, s, path), []string{"d", "e", "f"}; !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
 // A caller whose context ends while it waits for the writer leaves with
 // the context's error and runs nothing, not even later.
 func TestGroupCancelledWaiter(t *testing.T) {
