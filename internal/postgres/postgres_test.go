@@ -69,7 +69,7 @@ func TestAuditFailure(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	got := postgres.Migrations()
-	if want := []string{"0001_init", "0002_accounts", "0003_sessions", "0004_retention", "0005_health", "0006_events", "0007_signatures", "0008_integrators", "0010_relays", "0011_routing", "0012_delivery_indexes", "0013_delivery_webhook_index"}; !slices.Equal(got, want) {
+	if want := []string{"0001_init", "0002_accounts", "0003_sessions", "0004_retention", "0005_health", "0006_events", "0007_signatures", "0008_integrators", "0010_relays", "0011_routing", "0012_delivery_indexes", "0013_delivery_webhook_index", "0014_due_webhook"}; !slices.Equal(got, want) {
 		t.Fatalf("Migrations() = %q, want %q", got, want)
 	}
 }
