@@ -2,12 +2,9 @@ package sqlite_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/hookshot/hookshot"
 )
@@ -25,28 +22,10 @@ func BenchmarkClaimPastSkipped(b *testing.B) {
 	const webhooks, events = 10, 20000
 	ctx := context.Background()
 	s := open(b, filepath.Join(b.TempDir(), "hookshot.db"))
-	var hooks []*hookshot.Webhook
-	for i := range webhooks {
-		w := &hookshot.Webhook{StudyID: 1, URL: fmt.Sprintf("https://receiver.example/%d", i),
-			Auth: hookshot.Auth{Type: hookshot.AuthNone}, Events: []string{hookshot.EventUpload}, Active: true,
-			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
-		if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
-			b.Fatal(err)
-		}
-		hooks = append(hooks, w)
-	}
-	payload := []byte(`{"status":"completed","uploadId":"85045","subjectId":"44732","studyId":"1"}`)
+	hooks := benchWebhooks(b, s, webhooks)
 	due := time.Now().Add(-time.Hour)
 	for i := range events {
-		at := due.Add(time.Duration(i) * time.Millisecond)
-		ev := &hookshot.Event{ID: uuid.NewString(), StudyID: 1, Type: hookshot.EventUpload, Payload: payload, CreatedAt: at}
-		ds := make([]*hookshot.Delivery, 0, len(hooks))
-		for _, w := range hooks {
-			ds = append(ds, &hookshot.Delivery{ID: uuid.NewString(), WebhookID: w.ID, StudyID: 1,
-				Event: ev.Type, Status: hookshot.DeliveryInProgress, MaxAttempts: 5,
-				NextAttemptAt: at, CreatedAt: at, UpdatedAt: at})
-		}
-		if _, err := s.PublishEvent(ctx, ev, ds, nil); err != nil {
+		if err := benchPublish(s, hooks, due.Add(time.Duration(i)*time.Millisecond)); err != nil {
 			b.Fatal(err)
 		}
 	}

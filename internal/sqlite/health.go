@@ -89,7 +89,7 @@ func (e *engine) WriteHealth(ctx context.Context, tx sqlstore.Querier, us []sqls
 				e.NullTime(u.FailingSince), u.Failures)
 		}
 		rows, err := tx.Query(ctx, healthUpdateSQL[len(chunk)], args...)
-		err = each(rows, err, func(r sqlstore.Rows) error {
+		err = sqlstore.EachRow(rows, err, func(r sqlstore.Rows) error {
 			var st sqlstore.HealthState
 			err := r.Scan(&st.WebhookID, &st.StudyID, &st.Active, e.ScanNullTime(&st.FailingSince), &st.Failures)
 			states = append(states, st)
@@ -117,7 +117,7 @@ func (e *engine) WriteHealth(ctx context.Context, tx sqlstore.Querier, us []sqls
 		chunk := rest[:4*healthChunkSize(len(rest)/4)]
 		rest = rest[len(chunk):]
 		rows, err := tx.Query(ctx, healthCountSQL[len(chunk)/4], chunk...)
-		err = each(rows, err, func(r sqlstore.Rows) error {
+		err = sqlstore.EachRow(rows, err, func(r sqlstore.Rows) error {
 			var k hourKey
 			var total int
 			if err := r.Scan(&k.webhookID, &k.hour, &total); err != nil {
@@ -143,19 +143,4 @@ func (e *engine) WriteHealth(ctx context.Context, tx sqlstore.Querier, us []sqls
 		}
 	}
 	return states, nil
-}
-
-// each calls fn for each of rows, which the query returned with err, and
-// closes them.
-func each(rows sqlstore.Rows, err error, fn func(sqlstore.Rows) error) error {
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hookshot/hookshot"
+	"github.com/hookshot/hookshot/internal/sqlite"
 )
 
 // BenchmarkPublishConcurrent measures single-event publishes from 16
@@ -19,37 +20,48 @@ import (
 // commit lets share COMMITs. Reports events per second.
 func BenchmarkPublishConcurrent(b *testing.B) {
 	const webhooks, publishers = 10, 16
-	ctx := context.Background()
 	s := open(b, filepath.Join(b.TempDir(), "hookshot.db"))
-	var hooks []*hookshot.Webhook
-	for i := range webhooks {
-		w := &hookshot.Webhook{StudyID: 1, URL: fmt.Sprintf("https://receiver.example/%d", i),
-			Auth: hookshot.Auth{Type: hookshot.AuthNone}, Events: []string{hookshot.EventUpload}, Active: true,
-			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
-		if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
-			b.Fatal(err)
-		}
-		hooks = append(hooks, w)
-	}
-	payload := []byte(`{"status":"completed","uploadId":"85045","subjectId":"44732","studyId":"1"}`)
+	hooks := benchWebhooks(b, s, webhooks)
 	procs := runtime.GOMAXPROCS(0)
 	b.SetParallelism((publishers + procs - 1) / procs) // RunParallel runs parallelism × GOMAXPROCS goroutines
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			now := time.Now()
-			ev := &hookshot.Event{ID: uuid.NewString(), StudyID: 1, Type: hookshot.EventUpload, Payload: payload, CreatedAt: now}
-			ds := make([]*hookshot.Delivery, 0, len(hooks))
-			for _, w := range hooks {
-				ds = append(ds, &hookshot.Delivery{ID: uuid.NewString(), WebhookID: w.ID, StudyID: 1,
-					Event: ev.Type, Status: hookshot.DeliveryInProgress, MaxAttempts: 5,
-					NextAttemptAt: now, CreatedAt: now, UpdatedAt: now})
-			}
-			if _, err := s.PublishEvent(ctx, ev, ds, nil); err != nil {
+			if err := benchPublish(s, hooks, time.Now()); err != nil {
 				b.Error(err)
 				return
 			}
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// benchWebhooks creates n validated webhooks of study 1 for upload events.
+func benchWebhooks(b *testing.B, s *sqlite.Store, n int) []*hookshot.Webhook {
+	b.Helper()
+	var hooks []*hookshot.Webhook
+	for i := range n {
+		w := &hookshot.Webhook{StudyID: 1, URL: fmt.Sprintf("https://receiver.example/%d", i),
+			Auth: hookshot.Auth{Type: hookshot.AuthNone}, Events: []string{hookshot.EventUpload}, Active: true,
+			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
+		if err := s.CreateWebhook(context.Background(), w, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+		hooks = append(hooks, w)
+	}
+	return hooks
+}
+
+// benchPublish publishes an upload event to hooks, its deliveries due at.
+func benchPublish(s *sqlite.Store, hooks []*hookshot.Webhook, at time.Time) error {
+	payload := []byte(`{"status":"completed","uploadId":"85045","subjectId":"44732","studyId":"1"}`)
+	ev := &hookshot.Event{ID: uuid.NewString(), StudyID: 1, Type: hookshot.EventUpload, Payload: payload, CreatedAt: at}
+	ds := make([]*hookshot.Delivery, 0, len(hooks))
+	for _, w := range hooks {
+		ds = append(ds, &hookshot.Delivery{ID: uuid.NewString(), WebhookID: w.ID, StudyID: 1,
+			Event: ev.Type, Status: hookshot.DeliveryInProgress, MaxAttempts: 5,
+			NextAttemptAt: at, CreatedAt: at, UpdatedAt: at})
+	}
+	_, err := s.PublishEvent(context.Background(), ev, ds, nil)
+	return err
 }

@@ -57,7 +57,7 @@ func (s *Store) jobs(ctx context.Context, tx Querier, claimed []*hookshot.Delive
 
 	webhooks := make(map[int64]*hookshot.Webhook, len(webhookIDs))
 	rows, err := tx.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE `+s.e.AnyOf("id", "$1"), s.e.Int64s(webhookIDs))
-	if err := each(rows, err, func(r Rows) error {
+	if err := EachRow(rows, err, func(r Rows) error {
 		w, err := s.scanWebhook(r)
 		if err == nil {
 			webhooks[w.ID] = w
@@ -70,7 +70,7 @@ func (s *Store) jobs(ctx context.Context, tx Querier, claimed []*hookshot.Delive
 	tests := map[string]bool{}
 	if len(eventIDs) > 0 {
 		rows, err := tx.Query(ctx, `SELECT id, payload, test FROM events WHERE `+s.e.AnyOf("id", "$1"), s.e.Strings(eventIDs))
-		if err := each(rows, err, func(r Rows) error {
+		if err := EachRow(rows, err, func(r Rows) error {
 			var id string
 			var payload []byte
 			var test bool

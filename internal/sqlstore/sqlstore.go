@@ -280,8 +280,9 @@ func deref(s *string) string {
 	return *s
 }
 
-// each calls fn for every row of a Query, closing the rows.
-func each(rows Rows, err error, fn func(Rows) error) error {
+// EachRow calls fn for every row of a Query, closing the rows; the
+// engines use it for their own queries too.
+func EachRow(rows Rows, err error, fn func(Rows) error) error {
 	if err != nil {
 		return err
 	}
@@ -297,7 +298,7 @@ func each(rows Rows, err error, fn func(Rows) error) error {
 // collect reads every row of a Query with scan, closing the rows.
 func collect[T any](rows Rows, err error, scan func(Rows) (T, error)) ([]T, error) {
 	var out []T
-	err = each(rows, err, func(r Rows) error {
+	err = EachRow(rows, err, func(r Rows) error {
 		v, err := scan(r)
 		if err == nil {
 			out = append(out, v)
