@@ -70,14 +70,16 @@ func TestSmallRun(t *testing.T) {
 		databases = append(databases, pg)
 	}
 	for _, db := range databases {
-		o := options{database: db, webhooks: 2, events: 20, publishers: 4, raw: 200 * time.Millisecond, rawWorkers: 4}
+		// 500 deliveries: enough CPU for /proc's clock ticks (10 ms) to
+		// count some, which 40 sometimes were not.
+		o := options{database: db, webhooks: 2, events: 250, publishers: 4, raw: 200 * time.Millisecond, rawWorkers: 4}
 		var progress bytes.Buffer
 		r, err := run(context.Background(), o, &progress)
 		if err != nil {
 			t.Fatalf("database %q: %v\n%s", db, err, progress.String())
 		}
-		if r.deliveries != 40 || r.lost != 0 || r.duplicates != 0 || len(r.receiptLatency) != 40 {
-			t.Fatalf("database %q: %d deliveries, %d lost, %d duplicates, %d latencies; want 40, 0, 0, 40", db, r.deliveries, r.lost, r.duplicates, len(r.receiptLatency))
+		if r.deliveries != 500 || r.lost != 0 || r.duplicates != 0 || len(r.receiptLatency) != 500 {
+			t.Fatalf("database %q: %d deliveries, %d lost, %d duplicates, %d latencies; want 500, 0, 0, 500", db, r.deliveries, r.lost, r.duplicates, len(r.receiptLatency))
 		}
 		if r.rawRequests == 0 || r.cpuPerDelivery <= 0 || r.peakRSS <= 0 {
 			t.Fatalf("database %q: figures missing: %+v", db, r)
