@@ -54,13 +54,23 @@ func peakRSS(pid int) (int64, error) {
 }
 
 func parseVmHWM(status []byte) (int64, error) {
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024, err
+	v, err := procField(status, "VmHWM:")
+	if err != nil {
+		return 0, err
+	}
+	kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
+	return kb * 1024, err
+}
+
+// procField is the value of the line of a /proc file that begins with
+// name, without the spaces around it.
+func procField(data []byte, name string) (string, error) {
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			return strings.TrimSpace(v), nil
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc status")
+	return "", fmt.Errorf("no %s in the /proc file", strings.TrimSuffix(name, ":"))
 }
 
 // writeBytes is how many bytes process pid has caused to be sent to
@@ -75,12 +85,11 @@ func writeBytes(pid int) (int64, error) {
 }
 
 func parseWriteBytes(io []byte) (int64, error) {
-	for _, line := range strings.Split(string(io), "\n") {
-		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		}
+	v, err := procField(io, "write_bytes:")
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("no write_bytes in /proc io")
+	return strconv.ParseInt(v, 10, 64)
 }
 
 // postgresCPU is the CPU time used so far by every process named postgres

@@ -389,17 +389,7 @@ func (a *apiClient) waitValidated(n int, limit time.Duration) error {
 }
 
 func (a *apiClient) publish(p []byte) error {
-	body := append(append([]byte(`{"type": "upload", "payload": `), p...), '}')
-	resp, err := a.do("POST", fmt.Sprintf("/v1/studies/%d/events", study), body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("publish answered %d", resp.StatusCode)
-	}
-	return nil
+	return a.postAccepted(fmt.Sprintf("/v1/studies/%d/events", study), appendEvent(nil, p))
 }
 
 // publishBatch publishes the events first to last in one batch.
@@ -409,17 +399,27 @@ func (a *apiClient) publishBatch(first, last int64) error {
 		if i > first {
 			body = append(body, ',')
 		}
-		body = append(append(append(body, `{"type": "upload", "payload": `...), payload(i)...), '}')
+		body = appendEvent(body, payload(i))
 	}
 	body = append(body, "]}"...)
-	resp, err := a.do("POST", fmt.Sprintf("/v1/studies/%d/events/batch", study), body)
+	return a.postAccepted(fmt.Sprintf("/v1/studies/%d/events/batch", study), body)
+}
+
+// appendEvent appends an upload event of payload p, as publishing takes it.
+func appendEvent(dst, p []byte) []byte {
+	return append(append(append(dst, `{"type": "upload", "payload": `...), p...), '}')
+}
+
+// postAccepted POSTs body to path and expects 202 Accepted.
+func (a *apiClient) postAccepted(path string, body []byte) error {
+	resp, err := a.do("POST", path, body)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("batch publish answered %d", resp.StatusCode)
+		return fmt.Errorf("POST %s answered %d", path, resp.StatusCode)
 	}
 	return nil
 }
