@@ -36,13 +36,19 @@ func BenchmarkPublishConcurrent(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// benchWebhooks creates n validated webhooks of study 1 for upload events.
+// benchPayload is an upload event's payload of the usual size.
+var benchPayload = []byte(`{"status":"completed","firstEpochUTC":"2016-06-14T20:46:00.0000000",` +
+	`"lastEpochUTC":"2016-06-14T20:47:00.0000000","uploadId":"85045","subjectId":"44732","studyId":"1"}`)
+
+// benchWebhooks creates n validated HMAC webhooks of study 1 for upload
+// events.
 func benchWebhooks(b *testing.B, s *sqlite.Store, n int) []*hookshot.Webhook {
 	b.Helper()
 	var hooks []*hookshot.Webhook
 	for i := range n {
 		w := &hookshot.Webhook{StudyID: 1, URL: fmt.Sprintf("https://receiver.example/%d", i),
-			Auth: hookshot.Auth{Type: hookshot.AuthNone}, Events: []string{hookshot.EventUpload}, Active: true,
+			Auth: hookshot.Auth{Type: hookshot.AuthHMAC}, SealedCredentials: make([]byte, 64),
+			Events: []string{hookshot.EventUpload}, Active: true,
 			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
 		if err := s.CreateWebhook(context.Background(), w, nil, nil); err != nil {
 			b.Fatal(err)
@@ -54,8 +60,7 @@ func benchWebhooks(b *testing.B, s *sqlite.Store, n int) []*hookshot.Webhook {
 
 // benchPublish publishes an upload event to hooks, its deliveries due at.
 func benchPublish(s *sqlite.Store, hooks []*hookshot.Webhook, at time.Time) error {
-	payload := []byte(`{"status":"completed","uploadId":"85045","subjectId":"44732","studyId":"1"}`)
-	ev := &hookshot.Event{ID: uuid.NewString(), StudyID: 1, Type: hookshot.EventUpload, Payload: payload, CreatedAt: at}
+	ev := &hookshot.Event{ID: uuid.NewString(), StudyID: 1, Type: hookshot.EventUpload, Payload: benchPayload, CreatedAt: at}
 	ds := make([]*hookshot.Delivery, 0, len(hooks))
 	for _, w := range hooks {
 		ds = append(ds, &hookshot.Delivery{ID: uuid.NewString(), WebhookID: w.ID, StudyID: 1,

@@ -140,19 +140,8 @@ func benchmarkClaimRecord(b *testing.B, batch int) {
 	ctx := context.Background()
 	s := open(b, filepath.Join(b.TempDir(), "hookshot.db"))
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	var hooks []*hookshot.Webhook
-	for i := range webhooks {
-		w := &hookshot.Webhook{StudyID: 1, URL: fmt.Sprintf("https://receiver.example/%d", i),
-			Auth: hookshot.Auth{Type: hookshot.AuthHMAC}, SealedCredentials: make([]byte, 64),
-			Events: []string{hookshot.EventUpload}, Active: true,
-			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
-		if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
-			b.Fatal(err)
-		}
-		hooks = append(hooks, w)
-	}
-	payload := []byte(`{"status":"completed","firstEpochUTC":"2016-06-14T20:46:00.0000000",` +
-		`"lastEpochUTC":"2016-06-14T20:47:00.0000000","uploadId":"85045","subjectId":"44732","studyId":"1"}`)
+	hooks := benchWebhooks(b, s, webhooks)
+	payload := benchPayload
 	// fill publishes events, each to every webhook, until n deliveries are
 	// due; publishing is not part of the measurement.
 	fill := func(n int) {

@@ -33,19 +33,8 @@ func benchmarkWritePath(b *testing.B, publishers int) {
 	const webhooks, batch = 10, 256
 	ctx := context.Background()
 	s := open(b, filepath.Join(b.TempDir(), "hookshot.db"))
-	var hooks []*hookshot.Webhook
-	for i := range webhooks {
-		w := &hookshot.Webhook{StudyID: 1, URL: fmt.Sprintf("https://127.0.0.1:39549/hook/%d", i),
-			Auth: hookshot.Auth{Type: hookshot.AuthHMAC}, SealedCredentials: make([]byte, 64),
-			Events: []string{hookshot.EventUpload}, Active: true,
-			Validation: hookshot.Validation{Status: hookshot.ValidationPassed}}
-		if err := s.CreateWebhook(ctx, w, nil, nil); err != nil {
-			b.Fatal(err)
-		}
-		hooks = append(hooks, w)
-	}
-	payload := []byte(`{"status":"completed","firstEpochUTC":"2016-06-14T20:46:00.0000000",` +
-		`"lastEpochUTC":"2016-06-14T20:47:00.0000000","uploadId":"85045","subjectId":"44732","studyId":"1"}`)
+	hooks := benchWebhooks(b, s, webhooks)
+	payload := benchPayload
 	events := max(1, b.N/webhooks)
 	results := make(chan *hookshot.Result, 4096)
 	var published sync.WaitGroup
