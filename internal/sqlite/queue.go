@@ -18,17 +18,17 @@ const (
 	// claimSelectSQL finds the due deliveries through the partial index
 	// deliveries_due_webhook, in due order. The conditions on webhook_id
 	// come first, and before event in the OR, so that the deliveries of
-	// skipped webhooks are passed over on the index alone, without a
-	// seek into the table for each (migration 0014). Leased rows are due only when their lease runs out,
-	// so the scan never walks past them. The select and the update are two
-	// statements, not one UPDATE ... RETURNING, because RETURNING sees the
-	// new due time, and jobs are handed out in the order of the old one;
-	// the write transaction holds the lock between them. Deliveries of a
-	// disabled webhook are held (SPEC §14): they keep their due time, and
-	// so their place, for when it is enabled again; its validation
-	// requests still go out.
-	// Relays (webhooks
-	// of `hookshot listen`) are skipped: their CLI claims their deliveries.
+	// skipped webhooks are passed over on the index alone, without a seek
+	// into the table for each (migration 0014). Leased rows are due only
+	// when their lease runs out, so the scan never walks past them. The
+	// select and the update are two statements, not one UPDATE ...
+	// RETURNING, because RETURNING sees the new due time, and jobs are
+	// handed out in the order of the old one; the write transaction holds
+	// the lock between them. Deliveries of a disabled webhook are held
+	// (SPEC §14): they keep their due time, and so their place, for when
+	// it is enabled again; its validation requests still go out. Relays
+	// (webhooks of `hookshot listen`) are skipped: their CLI claims their
+	// deliveries.
 	claimSelectSQL = `
 		SELECT ` + sqlstore.DeliveryColumns + `, rowid FROM deliveries
 		WHERE status = 'in_progress' AND next_attempt_at <= ?1
