@@ -79,7 +79,7 @@ const queuePlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', t
 
 // withQueuePlans runs query in tx under queuePlans, and hands its rows to
 // each, in one round trip.
-func withQueuePlans(ctx context.Context, tx sqlstore.Querier, query string, args []any, each func(pgx.Rows) error) (err error) {
+func withQueuePlans(ctx context.Context, tx sqlstore.Querier, query string, args []any, each func(sqlstore.Rows) error) (err error) {
 	q, ok := tx.(querier)
 	if !ok {
 		return fmt.Errorf("postgres: %T is not a transaction of this engine", tx)
@@ -97,16 +97,7 @@ func withQueuePlans(ctx context.Context, tx sqlstore.Querier, query string, args
 		return err
 	}
 	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return sqlstore.EachRow(rows, err, each)
 }
 
 // querier is a sqlstore.Querier on pgx.

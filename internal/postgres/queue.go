@@ -5,8 +5,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/sqlstore"
 )
@@ -47,7 +45,7 @@ func (e *engine) ClaimDue(ctx context.Context, tx sqlstore.Querier, c hookshot.C
 	}
 	var got []claimed
 	args := []any{c.Owner, c.Now.Add(c.LeaseFor), c.Now, e.Int64s(c.SkipWebhooks), c.Limit}
-	if err := withQueuePlans(ctx, tx, claimSQL, args, func(rows pgx.Rows) error {
+	if err := withQueuePlans(ctx, tx, claimSQL, args, func(rows sqlstore.Rows) error {
 		var due time.Time
 		d, err := sqlstore.ScanDelivery(e, rows, e.ScanTime(&due))
 		if err != nil {
@@ -228,7 +226,7 @@ func (e *engine) RecordResults(ctx context.Context, tx sqlstore.Querier, owner s
 	}
 	args := []any{owner, ids, numbers, started, durations, urls, reqHeaders,
 		reqBodies, respStatuses, respHeaders, respBodies, errs, statuses, maxAttempts, due, validations}
-	return withQueuePlans(ctx, tx, recordSQL, args, func(pgx.Rows) error { return nil })
+	return withQueuePlans(ctx, tx, recordSQL, args, func(sqlstore.Rows) error { return nil })
 }
 
 // ReleaseDeliveries hands owner's leases on ids back. A released delivery
