@@ -52,7 +52,7 @@ func appendHeaderJSON(dst []byte, h http.Header) []byte {
 // json.Marshal, so the bytes never differ from its.
 func appendJSONString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSON[s[i]] {
 			b, _ := json.Marshal(s) // a string always encodes
 			return append(dst, b...)
 		}
@@ -61,3 +61,11 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s...)
 	return append(dst, '"')
 }
+
+// plainJSON marks the bytes json.Marshal copies into a string as they are.
+var plainJSON = func() (plain [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		plain[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return plain
+}()
