@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/clock"
+	"github.com/hookshot/hookshot/webhook"
 )
 
 // Wire is the branding of outgoing requests (SPEC §3 and §8).
@@ -144,8 +145,7 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 		return att, again.as(errorClass(err))
 	}
 	at.set(phaseReading)
-	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, responseBodyCap))
-	_, _ = io.CopyN(io.Discard, resp.Body, drainCap)
+	respBody, readErr := readResponseBody(resp)
 	resp.Body.Close()
 	att.Duration = time.Since(started)
 	att.Response = &hookshot.AttemptResponse{Status: resp.StatusCode, Headers: capHeaders(resp.Header, maxStoredHeaderBytes), Body: respBody}
@@ -198,6 +198,36 @@ func (s *sender) send(ctx context.Context, job *hookshot.Job, number int) (*hook
 	return att, v.as(statusClass(resp.StatusCode))
 }
 
+// readResponseBody reads the first responseBodyCap bytes of resp's body
+// into a buffer of the announced length when there is one (most answers
+// are a few bytes, often none, and io.ReadAll starts at 512), and only when
+// the cap was reached reads on, up to drainCap, and throws that away so
+// the keep-alive connection can be reused: a shorter body has ended.
+func readResponseBody(resp *http.Response) ([]byte, error) {
+	size := 512
+	if n := resp.ContentLength; n >= 0 && n < responseBodyCap {
+		size = int(n) + 1 // room to read the end without growing
+	}
+	body := make([]byte, 0, size)
+	for {
+		n, err := resp.Body.Read(body[len(body):min(cap(body), responseBodyCap)])
+		body = body[:len(body)+n]
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return body, err
+		}
+		if len(body) == responseBodyCap {
+			_, _ = io.CopyN(io.Discard, resp.Body, drainCap)
+			return body, nil
+		}
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+	}
+}
+
 // parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3): a number
 // of seconds, or an HTTP date, which is read against now. A date in the
 // past asks for no wait.
@@ -219,10 +249,37 @@ func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 	return max(0, at.Sub(now)), true
 }
 
-// headerRoom is how many header values an attempt sends at most: the
-// fixed ones, traceparent, the validation code or the test mark, three
-// signature headers and Authorization.
-const headerRoom = 13
+// headerCount is how many header values an attempt of job sends: the six
+// fixed ones, traceparent, the validation code or the test mark, the
+// signature headers and Authorization. The header map is made with room
+// for exactly these: a map of up to eight entries, the usual count, is one
+// allocation, and a larger hint than needed makes a bigger table.
+func headerCount(job *hookshot.Job) int {
+	d, w := job.Delivery, job.Webhook
+	n := 6
+	if d.TraceParent != "" {
+		n++
+	}
+	if d.Event == hookshot.EventValidation {
+		n++
+	}
+	if job.Test {
+		n++
+	}
+	switch {
+	case w.Format == webhook.FormatStandard:
+		n += 3 // id, timestamp and signature
+	case w.Auth.Type == hookshot.AuthHMAC:
+		n++
+		if w.PreviousSecretUntil != nil {
+			n++ // -Next, while the rotation's overlap lasts
+		}
+	}
+	if w.Auth.Type == hookshot.AuthBasic || w.Auth.Type == hookshot.AuthOAuth2 {
+		n++
+	}
+	return n
+}
 
 // headers returns the headers every attempt of job sends, with room in
 // the map for the signatures and credentials still to come. The values
@@ -231,8 +288,9 @@ const headerRoom = 13
 func (s *sender) headers(job *hookshot.Job) http.Header {
 	d, w := job.Delivery, job.Webhook
 	p := s.wire.HeaderPrefix
-	h := make(http.Header, headerRoom)
-	values := make([]string, 0, headerRoom)
+	room := headerCount(job)
+	h := make(http.Header, room)
+	values := make([]string, 0, room)
 	// Keys are set directly, not through Header.Set, so they go out spelt
 	// as documented (X-ActiGraph-…, not X-Actigraph-…).
 	set := func(name, value string) {

@@ -35,7 +35,7 @@ type engine struct {
 	// connection and reused by every transaction (see prepare).
 	claimSelect, claimUpdate, insertDelivery                              *sql.Stmt
 	recordAttempt, recordMoved, recordDelivery, recordValidation, release *sql.Stmt
-	healthForget                                                          *sql.Stmt
+	healthForget, insertChecked                                           *sql.Stmt
 	// insertLeased inserts a delivery a publish hands to its engine.
 	insertLeased *sql.Stmt
 }

@@ -44,10 +44,31 @@ const (
 		UPDATE deliveries SET lease_owner = ?1, next_attempt_at = ?2
 		WHERE rowid IN (SELECT value FROM json_each(?3))`
 
-	// insertDeliverySQL inserts a delivery unless its webhook is gone. The
-	// write lock held since BEGIN keeps the webhook from going between
-	// the check and the insert.
+	// The hot inserts below are single rows of VALUES, each with its
+	// condition folded into a NOT NULL column as a scalar subquery that
+	// yields NULL when it fails, and OR IGNORE to skip that row. An
+	// INSERT ... SELECT, as they were written before, counts as a write
+	// of several rows that may stop half-way (on a NOT NULL, UNIQUE or
+	// foreign key check), and SQLite gives each such statement a journal
+	// of its own, copying every page it changes first: 4 KiB for each of
+	// the table's and its indexes' pages, a tenth of the write path's CPU
+	// with the savepoints of the group commit. A single row is checked
+	// before anything is written and needs no such journal. OR IGNORE
+	// skips a row for any violation, not only for the condition: when a
+	// fast statement inserts nothing, the checked one follows and says
+	// which it was, refusing a conflict as it always did.
+
+	// insertDeliverySQL inserts a delivery unless its webhook is gone
+	// (then NULL for webhook_id); insertCheckedSQL follows when it
+	// inserts nothing.
 	insertDeliverySQL = `
+		INSERT OR IGNORE INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
+			next_attempt_at, validation_code, trace_parent, created_at, updated_at)
+		VALUES (?1, (SELECT id FROM webhooks WHERE id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`
+	// insertCheckedSQL inserts a delivery unless its webhook is gone, and
+	// fails on a conflict. The write lock held since BEGIN keeps the
+	// webhook from going between the check and the insert.
+	insertCheckedSQL = `
 		INSERT INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
 			next_attempt_at, validation_code, trace_parent, created_at, updated_at)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
@@ -55,24 +76,25 @@ const (
 	// insertLeasedSQL inserts a delivery leased to ?14 until ?9, as a
 	// claim would lease it, when its webhook is one the engine claims for:
 	// enabled, and not a relay (see claimSelectSQL). Otherwise it inserts
-	// nothing, and the delivery goes in through insertDeliverySQL.
+	// nothing, and the delivery goes in due, through insertDeliverySQL.
 	insertLeasedSQL = `
-		INSERT INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
+		INSERT OR IGNORE INTO deliveries (id, webhook_id, study_id, event_id, event, status, attempts, max_attempts,
 			next_attempt_at, validation_code, trace_parent, created_at, updated_at, lease_owner)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
-		WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2 AND active)
-			AND NOT EXISTS (SELECT 1 FROM relays WHERE webhook_id = ?2)`
+		VALUES (?1,
+			(SELECT id FROM webhooks WHERE id = ?2 AND active AND NOT EXISTS (SELECT 1 FROM relays WHERE webhook_id = ?2)),
+			?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`
 
 	// recordAttemptSQL stores an attempt under the number it was made as,
-	// unless its delivery is gone or the number is taken, in which case
-	// it changes no row and recordMovedAttemptSQL follows. The number is
-	// taken only after a lease ran out: the old and the new owner may both
-	// have made attempt n, and both really reached the receiver. A free
-	// number is past every stored one, since numbers follow the delivery's
-	// attempts and attempts go only with their delivery. This statement
-	// reads no attempts, so SQLite inserts straight from its select instead
-	// of copying the select's row into a temporary table first (a tenth of
-	// the recording's CPU in BenchmarkClaimRecord).
+	// unless its delivery is gone (then NULL for delivery_id) or the
+	// number is taken, in which case it changes no row and
+	// recordMovedAttemptSQL follows. The number is taken only after a
+	// lease ran out: the old and the new owner may both have made attempt
+	// n, and both really reached the receiver. A free number is past
+	// every stored one, since numbers follow the delivery's attempts and
+	// attempts go only with their delivery. It is a single row of VALUES
+	// for the reason given above insertDeliverySQL; recordMovedAttemptSQL,
+	// which follows whenever it stores nothing, fails on any other
+	// violation as this one did before.
 	//
 	// The request body is left NULL when it is the event's payload, which
 	// reads fill back in, so a payload is not stored again for each
@@ -83,12 +105,11 @@ const (
 	// rows: through database/sql a query costs several times an
 	// execution, and they run once per result.
 	recordAttemptSQL = `
-		INSERT INTO attempts (delivery_id, number, started_at, duration_us, request_url, request_headers,
+		INSERT OR IGNORE INTO attempts (delivery_id, number, started_at, duration_us, request_url, request_headers,
 			request_body, response_status, response_headers, response_body, error)
-		SELECT d.id, ?2, ?3, ?4, ?5, ?6,` + recordBodySQL + `, ?8, ?9, ?10, ?11
-		FROM deliveries d LEFT JOIN events e ON e.id = d.event_id
-		WHERE d.id = ?1
-		ON CONFLICT DO NOTHING`
+		VALUES ((SELECT id FROM deliveries WHERE id = ?1), ?2, ?3, ?4, ?5, ?6,
+			(SELECT ` + recordBodySQL + ` FROM deliveries d LEFT JOIN events e ON e.id = d.event_id WHERE d.id = ?1),
+			?8, ?9, ?10, ?11)`
 	// recordMovedAttemptSQL stores an attempt whose number was taken, or
 	// whose delivery is gone (then changing no row), past the delivery's
 	// highest attempt.
@@ -140,6 +161,7 @@ func (e *engine) statements() map[**sql.Stmt]string {
 		&e.claimSelect:      claimSelectSQL,
 		&e.claimUpdate:      claimUpdateSQL,
 		&e.insertDelivery:   insertDeliverySQL,
+		&e.insertChecked:    insertCheckedSQL,
 		&e.insertLeased:     insertLeasedSQL,
 		&e.recordAttempt:    recordAttemptSQL,
 		&e.recordMoved:      recordMovedAttemptSQL,
@@ -201,9 +223,10 @@ func (e *engine) ClaimDue(ctx context.Context, tx sqlstore.Querier, c hookshot.C
 
 // InsertDeliveries inserts ds one by one with prepared statements: those
 // with a LeaseOwner leased when they may be (insertLeasedSQL), the others
-// and the rest due (insertDeliverySQL).
+// and the rest due (insertDeliverySQL, and insertCheckedSQL when that
+// inserts nothing).
 func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds []*hookshot.Delivery) ([]string, error) {
-	var insert, leased memberStmt
+	var insert, leased, checked memberStmt
 	inserted := make([]string, 0, len(ds))
 	for _, d := range ds {
 		if d.LeaseOwner != "" {
@@ -224,10 +247,17 @@ func (e *engine) InsertDeliveries(ctx context.Context, tx sqlstore.Querier, ds [
 		if insert.st == nil {
 			insert = e.stmt(ctx, tx, e.insertDelivery)
 		}
-		res, err := insert.ExecContext(ctx, d.ID, d.WebhookID, d.StudyID, nullString(d.EventID), d.Event,
+		args := []any{d.ID, d.WebhookID, d.StudyID, nullString(d.EventID), d.Event,
 			string(d.Status), d.Attempts, d.MaxAttempts, d.NextAttemptAt.UnixMicro(), nullString(d.ValidationCode),
-			d.TraceParent, d.CreatedAt.UnixMicro(), d.UpdatedAt.UnixMicro())
-		if n, err := affected(res, err); err != nil {
+			d.TraceParent, d.CreatedAt.UnixMicro(), d.UpdatedAt.UnixMicro()}
+		n, err := affected(insert.ExecContext(ctx, args...))
+		if err == nil && n == 0 {
+			if checked.st == nil {
+				checked = e.stmt(ctx, tx, e.insertChecked)
+			}
+			n, err = affected(checked.ExecContext(ctx, args...))
+		}
+		if err != nil {
 			return nil, fmt.Errorf("delivery %s: %w", d.ID, err)
 		} else if n == 1 {
 			inserted = append(inserted, d.ID)

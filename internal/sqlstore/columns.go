@@ -155,25 +155,22 @@ type EncodedResult struct {
 }
 
 // encodeResult normalises r's times, in r, and encodes its attempt.
-func encodeResult(r *hookshot.Result) (EncodedResult, error) {
+func encodeResult(r *hookshot.Result) EncodedResult {
 	a := r.Attempt
 	a.StartedAt = Timestamp(a.StartedAt)
 	r.NextAttemptAt = Timestamp(r.NextAttemptAt)
 	enc := EncodedResult{Result: r}
-	h, err := json.Marshal(a.Request.Headers)
-	if err != nil {
-		return EncodedResult{}, fmt.Errorf("recording attempt %d of delivery %s: encoding request headers: %w", a.Number, a.DeliveryID, err)
-	}
-	enc.RequestHeaders = string(h)
+	// One buffer for both header maps, so an attempt's encoding costs two
+	// strings and no more.
+	buf := make([]byte, 0, 1024)
+	buf = appendHeaderJSON(buf, a.Request.Headers)
+	enc.RequestHeaders = string(buf)
 	if resp := a.Response; resp != nil {
-		h, err := json.Marshal(resp.Headers)
-		if err != nil {
-			return EncodedResult{}, fmt.Errorf("recording attempt %d of delivery %s: encoding response headers: %w", a.Number, a.DeliveryID, err)
-		}
-		status, headers := int32(resp.Status), string(h)
+		buf = appendHeaderJSON(buf[:0], resp.Headers)
+		status, headers := int32(resp.Status), string(buf)
 		enc.ResponseStatus, enc.ResponseHeaders, enc.ResponseBody = &status, &headers, resp.Body
 	}
-	return enc, nil
+	return enc
 }
 
 // studies encodes a list of study ids (an account's grants) as a JSON

@@ -119,10 +119,7 @@ func (s *Store) RecordResults(ctx context.Context, owner string, results []*hook
 		if r.Attempt == nil {
 			return fmt.Errorf("%s: recording results for %s: result %d has no attempt", s.name, owner, i)
 		}
-		var err error
-		if enc[i], err = encodeResult(r); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
+		enc[i] = encodeResult(r)
 	}
 	for _, r := range results {
 		r.Disabled = nil

@@ -22,6 +22,8 @@ var publishTests = []test{
 	{"KeysPerStudy", testKeysPerStudy},
 	{"ConcurrentSameKey", testConcurrentSameKey},
 	{"DeletedWebhook", testPublishDeletedWebhook},
+	{"DeletedWebhookLeased", testPublishDeletedWebhookLeased},
+	{"DeliveryIDTaken", testPublishDeliveryIDTaken},
 }
 
 // key is an idempotency key that has not expired at the test's start.
@@ -292,4 +294,44 @@ func testPublishDeletedWebhook(t *testing.T, f *fixture) {
 	}
 	f.delivery(kept.ID, dKept.ID)
 	f.wantGone(gone.ID, dGone.ID)
+}
+
+// The same holds for a delivery the publish hands to its engine.
+func testPublishDeletedWebhookLeased(t *testing.T, f *fixture) {
+	gone := f.createWebhook(studyA)
+	kept := f.createWebhook(studyA)
+	if err := f.store.DeleteWebhook(f.ctx, studyA, gone.ID, nil); err != nil {
+		t.Fatalf("DeleteWebhook: %v", err)
+	}
+	ev := f.newEvent(studyA)
+	dGone := leasedTo(f.newDelivery(gone, ev, f.now), "a", f.at(lease))
+	dKept := leasedTo(f.newDelivery(kept, ev, f.now), "a", f.at(lease))
+	pub := f.publish(ev, []*hookshot.Delivery{dGone, dKept}, nil)
+	if len(pub.Deliveries) != 1 || pub.Deliveries[0].ID != dKept.ID || pub.Deliveries[0].LeaseOwner != "a" {
+		t.Errorf("Publication.Deliveries = %v, want only %s, leased to a", deliveryIDs(pub.Deliveries), dKept.ID)
+	}
+	f.wantGone(gone.ID, dGone.ID)
+}
+
+// A delivery whose id is taken is no webhook gone: the publish fails,
+// leased or not, and stores nothing of the event.
+func testPublishDeliveryIDTaken(t *testing.T, f *fixture) {
+	w := f.createWebhook(studyA)
+	ev0 := f.newEvent(studyA)
+	first := f.newDelivery(w, ev0, f.now)
+	f.publish(ev0, []*hookshot.Delivery{first}, nil)
+	for _, leased := range []bool{false, true} {
+		ev := f.newEvent(studyA)
+		d := f.newDelivery(w, ev, f.now)
+		d.ID = first.ID
+		if leased {
+			leasedTo(d, "a", f.at(lease))
+		}
+		if pub, err := f.store.PublishEvent(f.ctx, ev, []*hookshot.Delivery{d}, nil); err == nil {
+			t.Errorf("leased %v: PublishEvent with a taken delivery id answered %v, want an error", leased, deliveryIDs(pub.Deliveries))
+		}
+		if _, err := f.store.Event(f.ctx, studyA, ev.ID); !errors.Is(err, hookshot.ErrNotFound) {
+			t.Errorf("leased %v: Event of the failed publish: %v, want ErrNotFound", leased, err)
+		}
+	}
 }
