@@ -121,7 +121,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for checkpoints: %w", path, err)
 	}
-	s.ckpt = startCheckpointer(ckpt, path, checkpointPoll, checkpointFrames)
+	s.ckpt = startCheckpointer(e, ckpt, path, idleCheckpoint, checkpointFrames)
 	// Migrate before the read pool opens, so that its connections find the
 	// file already in WAL mode.
 	if err := s.Migrate(ctx); err != nil {
@@ -177,7 +177,7 @@ func (s *Store) Close() error {
 		s.e.writer.stop() // after the group it runs, if any
 		var errs []error
 		if s.ckpt != nil {
-			errs = append(errs, s.ckpt.stop())
+			errs = append(errs, s.ckpt.stop(s.e))
 		}
 		for st := range s.e.statements() {
 			if *st != nil {
