@@ -101,7 +101,8 @@ type Store interface {
 	// (and its webhook's validation state, for validation deliveries), all
 	// in one transaction. A delivery deleted meanwhile is skipped; one whose
 	// lease passed to another owner gets its attempt stored but keeps the
-	// other owner's state.
+	// other owner's state. Under a ctx marked Unhurried the store may wait
+	// a little before committing (see Unhurried).
 	RecordResults(ctx context.Context, owner string, results []*Result) error
 	// ReleaseDeliveries gives up owner's leases on the given deliveries so
 	// that any process may claim them at once.
@@ -261,4 +262,23 @@ type StudySummary struct {
 	StudyID  int64
 	Webhooks int // how many webhooks the study has
 	Active   int // how many of them are enabled
+}
+
+type unhurriedKey struct{}
+
+// Unhurried marks the write made under ctx as one whose caller does not
+// mind waiting a few milliseconds for its commit: a store that commits
+// writes together (SQLite's group commit) may then keep it uncommitted for
+// a moment, for the next write to share the commit and its sync. The write
+// is as durable as any other once the method has returned; a store that
+// commits each write alone ignores the mark.
+func Unhurried(ctx context.Context) context.Context {
+	return context.WithValue(ctx, unhurriedKey{}, true)
+}
+
+// IsUnhurried reports whether ctx, or a context it derives from, was
+// marked by Unhurried.
+func IsUnhurried(ctx context.Context) bool {
+	v, _ := ctx.Value(unhurriedKey{}).(bool)
+	return v
 }

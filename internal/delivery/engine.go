@@ -854,7 +854,9 @@ func (e *Engine) flush(batch []*hookshot.Result) {
 		if err = e.recordCtx.Err(); err != nil {
 			break
 		}
-		ctx, cancel := context.WithTimeout(e.recordCtx, 30*time.Second)
+		// Unhurried: nobody waits on the recording but the history, so
+		// the store may hold it for the next publish to share its commit.
+		ctx, cancel := context.WithTimeout(hookshot.Unhurried(e.recordCtx), 30*time.Second)
 		err = e.queue.RecordResults(ctx, e.cfg.Owner, batch)
 		cancel()
 		unavailable := errors.Is(err, hookshot.ErrStorageUnavailable)

@@ -17,10 +17,14 @@ import (
 // each on the development machine, longer than the batch itself. So a
 // checkpointer, on a connection of its own, copies the WAL beside the
 // writer (PASSIVE checkpoints never take the write lock) once
-// checkpointFrames pages wait, learning how many there are by reading the
-// WAL index (the -shm file) every poll, without a lock or a statement.
-// Pages left below that are copied once the WAL has been still for
-// idleCheckpoint.
+// checkpointFrames pages wait. The writer learns how many there are after
+// each of its commits by reading the WAL index (the -shm file), without a
+// lock or a statement, and wakes the checkpointer when they are enough:
+// the checkpointer sleeps in between, rather than wake up every few
+// milliseconds to look. Pages left below that are copied once the WAL
+// has been still for idleCheckpoint, which the checkpointer looks at
+// every idleCheckpoint; that look also finds the pages of commits made by
+// other processes.
 //
 // The write connection still checkpoints, but only at writerCheckpoint
 // pages, which the checkpointer has nearly all copied by then: what
@@ -32,8 +36,6 @@ import (
 // after a burst (a long transaction, a reader holding an old snapshot)
 // has grown it past that.
 const (
-	// checkpointPoll is how often the checkpointer reads the WAL index.
-	checkpointPoll = 10 * time.Millisecond
 	// checkpointFrames is the WAL pages not yet in the database file
 	// that make the checkpointer copy them.
 	checkpointFrames = 500
@@ -53,30 +55,46 @@ const (
 type checkpointer struct {
 	db      *sql.DB // a connection of its own: checkpoints never wait in the write queue
 	shmPath string
-	poll    time.Duration
-	frames  int // pending pages that make a checkpoint
+	idle    time.Duration
+	frames  int           // pending pages that make a checkpoint
+	due     chan struct{} // the writer's word that frames are pending; buffered
 
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// startCheckpointer checkpoints the WAL of the database at path, through
-// db, until stop.
-func startCheckpointer(db *sql.DB, path string, poll time.Duration, frames int) *checkpointer {
+// startCheckpointer checkpoints the WAL of e's database at path, through
+// db, until stop, looking at an unchanged WAL every idle. e's writer tells
+// it of the pages its commits add.
+func startCheckpointer(e *engine, db *sql.DB, path string, idle time.Duration, frames int) *checkpointer {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, shmPath: path + "-shm", poll: poll, frames: frames,
-		cancel: cancel, done: make(chan struct{})}
+	c := &checkpointer{db: db, shmPath: path + "-shm", idle: idle, frames: frames,
+		due: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go c.loop(ctx)
+	e.ckpt.Store(c)
 	return c
+}
+
+// walGrew is the writer's word, after a COMMIT, that the WAL index it read
+// (w) says what it says: once c.frames pages wait to be copied, it wakes
+// the checkpointer.
+func (c *checkpointer) walGrew(w walIndex) {
+	if w.frames-w.copied < c.frames {
+		return
+	}
+	select {
+	case c.due <- struct{}{}:
+	default: // already woken
+	}
 }
 
 func (c *checkpointer) loop(ctx context.Context) {
 	defer close(c.done)
-	tick := time.NewTicker(c.poll)
+	tick := time.NewTicker(c.idle)
 	defer tick.Stop()
 	var shm *os.File // opened once the first connection has made it
 	defer func() {
@@ -85,12 +103,15 @@ func (c *checkpointer) loop(ctx context.Context) {
 		}
 	}()
 	var last walIndex
-	changed := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
+		case <-c.due:
+			// A failed checkpoint costs nothing but WAL length: the
+			// writer's next commit wakes us again.
+			_ = c.checkpoint(ctx)
+		case <-tick.C:
 			if shm == nil {
 				f, err := os.Open(c.shmPath)
 				if err != nil {
@@ -102,18 +123,12 @@ func (c *checkpointer) loop(ctx context.Context) {
 			if err != nil {
 				continue
 			}
-			if w != last {
-				last, changed = w, now
+			// Unchanged since the last look: still for an interval.
+			still := w == last
+			last = w
+			if w.frames > w.copied && (still || w.frames-w.copied >= c.frames) {
+				_ = c.checkpoint(ctx)
 			}
-			pending := w.frames - w.copied
-			if pending <= 0 || pending < c.frames && now.Sub(changed) < idleCheckpoint {
-				continue
-			}
-			// A failed checkpoint costs nothing but WAL length: a later
-			// poll tries again.
-			_ = c.checkpoint(ctx)
-			changed = now // so that a checkpoint that failed is retried at the idle pace
-
 		}
 	}
 }
@@ -168,8 +183,9 @@ func (c *checkpointer) run(ctx context.Context) (frames, copied int, err error) 
 }
 
 // stop ends the checkpoints, cutting one in progress short, and closes
-// the connection.
-func (c *checkpointer) stop() error {
+// the connection. The writer no longer tells it of its commits.
+func (c *checkpointer) stop(e *engine) error {
+	e.ckpt.CompareAndSwap(c, nil)
 	c.cancel()
 	<-c.done
 	return c.db.Close()

@@ -32,7 +32,7 @@ func newBlobWriter(t *testing.T, writerCheckpoint int) *blobWriter {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.ckpt.stop(); err != nil {
+	if err := s.ckpt.stop(s.e); err != nil {
 		t.Fatal(err)
 	}
 	s.ckpt = nil
@@ -51,7 +51,7 @@ func (w *blobWriter) start(t *testing.T, frames int) *checkpointer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startCheckpointer(db, w.path, time.Millisecond, frames)
+	return startCheckpointer(w.s.e, db, w.path, 10*time.Millisecond, frames)
 }
 
 func (w *blobWriter) write(t *testing.T) {
@@ -109,7 +109,7 @@ func TestCheckpointerCopies(t *testing.T) {
 	}
 
 	done := make(chan error, 1)
-	go func() { done <- c.stop() }()
+	go func() { done <- c.stop(w.s.e) }()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -121,7 +121,7 @@ func TestCheckpointerCopies(t *testing.T) {
 	for range 20 {
 		w.write(t)
 	}
-	time.Sleep(50 * time.Millisecond) // 50 polls of the stopped checkpointer
+	time.Sleep(50 * time.Millisecond) // 5 looks of the stopped checkpointer
 	if wi := w.index(t); wi.frames-wi.copied < 20*16 {
 		t.Errorf("after stop and 20 writes of 16 pages or more, %d of %d pages are copied: something still checkpoints", wi.copied, wi.frames)
 	}
@@ -143,7 +143,7 @@ func TestCheckpointerBoundsWAL(t *testing.T) {
 			if checkpoints {
 				w = newBlobWriter(t, writerMark)
 				c := w.start(t, writerMark/4)
-				defer c.stop()
+				defer c.stop(w.s.e)
 			}
 			var largest int64
 			for range txs {

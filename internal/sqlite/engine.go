@@ -22,6 +22,8 @@ type engine struct {
 	read   *sql.DB // several connections, queries only
 	reader *querier
 	writer *writer // runs every write transaction, on write
+	// ckpt is the checkpointer the writer tells of its commits, if any.
+	ckpt atomic.Pointer[checkpointer]
 
 	// rewritten maps the store's statements, written with $1, $2, ...,
 	// to SQLite's ?1, ?2, ...: each is rewritten once, on first use.

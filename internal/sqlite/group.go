@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	msqlite "modernc.org/sqlite"
+
+	"github.com/hookshot/hookshot"
 )
 
 // Group commit. Every write transaction of the store runs on the writer, a
@@ -24,10 +27,16 @@ import (
 // alone. A member whose fn fails is rolled back to its savepoint and told
 // its error at once; the others go on.
 //
-// There is no timer waiting for company: an idle writer begins and commits
-// a lone caller at once. Callers that arrive while a group runs join it
-// until it is groupMembers strong or has run for groupTime; the rest wait
-// for the next group, which begins as soon as this one has committed.
+// An idle writer begins and commits a lone caller at once. Callers that
+// arrive while a group runs join it until it is groupMembers strong or has
+// run for groupTime; the rest wait for the next group, which begins as
+// soon as this one has committed. Only a group of nothing but unhurried
+// writes (hookshot.Unhurried: the engine's recordings) waits for company:
+// up to companyWait from its start, its work done and its transaction
+// open, for the next caller to join it. At a light load that is the next
+// publish, which so commits the attempts of the one before with its own
+// deliveries: one COMMIT and one sync instead of two, and the pages both
+// change (the deliveries' last pages, their indexes') written once.
 const (
 	// groupMembers bounds a group, so that one commit does not carry an
 	// unbounded amount of work and its members' latency.
@@ -35,6 +44,12 @@ const (
 	// groupTime bounds the time a group spends running its members: after
 	// a long member (a prune batch), the group commits rather than grow.
 	groupTime = 10 * time.Millisecond
+	// companyWait bounds how long a group of unhurried writes waits for
+	// another caller before it commits alone: two publishes apart at 50
+	// publishes a second. The wait delays only when a recorded attempt
+	// becomes visible: a publish that comes meanwhile joins the waiting
+	// group rather than wait for it.
+	companyWait = 20 * time.Millisecond
 )
 
 // errClosed answers writes to a closed store.
@@ -47,9 +62,10 @@ var errAloneFailed = errors.New("sqlite: the only member of the write transactio
 
 // A writeRequest is one WriteTx on its way to the writer.
 type writeRequest struct {
-	ctx  context.Context
-	fn   func(q *querier) error
-	done chan error // one outcome, buffered
+	ctx       context.Context
+	fn        func(q *querier) error
+	done      chan error // one outcome, buffered
+	unhurried bool       // ctx is hookshot.Unhurried
 }
 
 // writer runs the engine's write transactions in groups.
@@ -64,6 +80,12 @@ type writer struct {
 	committing []*writeRequest
 	commits    atomic.Int64 // COMMITs run, for the tests
 	groupSize  prometheus.Histogram
+	// company times a group's wait for company; reused, stopped between
+	// waits.
+	company *time.Timer
+	// shm is the WAL index, read after each COMMIT for the checkpointer
+	// (checkpoint.go); opened at the first.
+	shm *os.File
 }
 
 func newWriter(e *engine) *writer {
@@ -87,6 +109,9 @@ func newWriter(e *engine) *writer {
 func (w *writer) stop() {
 	close(w.closing)
 	<-w.stopped
+	if w.shm != nil {
+		w.shm.Close()
+	}
 }
 
 // do runs fn as a member of a group and returns once the group's COMMIT
@@ -97,7 +122,7 @@ func (w *writer) stop() {
 // fn must not write through the store itself: it would wait for the
 // writer, which waits for fn (as it waited for the one connection before).
 func (w *writer) do(ctx context.Context, fn func(q *querier) error) error {
-	r := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1), unhurried: hookshot.IsUnhurried(ctx)}
 	select {
 	case w.requests <- r:
 	case <-ctx.Done():
@@ -152,6 +177,7 @@ func (w *writer) group(first *writeRequest) {
 	w.committing = w.committing[:0]
 	defer clear(w.committing[:cap(w.committing)]) // the requests are garbage once answered
 	start := time.Now()
+	hurried := false // a member's caller waits for the COMMIT
 	r := first
 	for n := 1; ; n++ {
 		if lost := w.member(conn, tx, r); lost != nil {
@@ -161,6 +187,7 @@ func (w *writer) group(first *writeRequest) {
 			}
 			return
 		}
+		hurried = hurried || !r.unhurried
 		if n == groupMembers || time.Since(start) >= groupTime {
 			break
 		}
@@ -168,6 +195,11 @@ func (w *writer) group(first *writeRequest) {
 		case r = <-w.requests:
 			continue // one more waiting: it joins
 		default:
+		}
+		if !hurried && len(w.committing) > 0 {
+			if r = w.awaitCompany(start.Add(companyWait)); r != nil {
+				continue
+			}
 		}
 		break
 	}
@@ -183,6 +215,52 @@ func (w *writer) group(first *writeRequest) {
 	}
 	for _, m := range w.committing {
 		m.done <- err
+	}
+	if err == nil {
+		w.tellCheckpointer()
+	}
+}
+
+// tellCheckpointer reads the WAL index, one pread of the -shm file, for
+// the checkpointer to know how many pages wait to be copied.
+func (w *writer) tellCheckpointer() {
+	c := w.e.ckpt.Load()
+	if c == nil {
+		return
+	}
+	if w.shm == nil {
+		f, err := os.Open(w.e.path + "-shm")
+		if err != nil {
+			return // the checkpointer's own looks find the pages
+		}
+		w.shm = f
+	}
+	if idx, err := readWALIndex(w.shm); err == nil {
+		c.walGrew(idx)
+	}
+}
+
+// awaitCompany waits until deadline for a caller to join a group of
+// unhurried writes, and returns it, or nil when none came or the store is
+// closing.
+func (w *writer) awaitCompany(deadline time.Time) *writeRequest {
+	wait := time.Until(deadline)
+	if wait <= 0 {
+		return nil
+	}
+	if w.company == nil {
+		w.company = time.NewTimer(wait)
+	} else {
+		w.company.Reset(wait)
+	}
+	defer w.company.Stop()
+	select {
+	case r := <-w.requests:
+		return r
+	case <-w.company.C:
+		return nil
+	case <-w.closing:
+		return nil
 	}
 }
 

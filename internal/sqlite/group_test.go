@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/hookshot/hookshot"
 	"github.com/hookshot/hookshot/internal/sqlstore"
 )
 
@@ -555,4 +556,63 @@ func TestGroupFullDisk(t *testing.T) {
 		t.Errorf("stored part of a failed member")
 	}
 	t.Logf("outcomes: %v", errs)
+}
+
+// An unhurried write waits, its work done, up to companyWait for another
+// to share its commit: alone it commits once the wait is over; a write
+// that comes meanwhile joins it in one commit; a closing store commits
+// it at once.
+func TestGroupUnhurried(t *testing.T) {
+	s, path := openGroupTest(t)
+	unhurried := hookshot.Unhurried(context.Background())
+
+	commits := s.e.writer.commits.Load()
+	began := time.Now()
+	if err := s.e.WriteTx(unhurried, insert("alone")); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < companyWait {
+		t.Errorf("an unhurried write alone committed after %s, want it to wait %s for company", took, companyWait)
+	}
+	if n := s.e.writer.commits.Load() - commits; n != 1 {
+		t.Errorf("an unhurried write alone: %d commits, want 1", n)
+	}
+
+	commits = s.e.writer.commits.Load()
+	ran := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.e.WriteTx(unhurried, func(tx sqlstore.Querier) error {
+			defer close(ran)
+			return insert("waiting")(tx)
+		})
+	}()
+	<-ran
+	if err := s.e.WriteTx(context.Background(), insert("company")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := s.e.writer.commits.Load() - commits; n != 1 {
+		t.Errorf("an unhurried write and one that came while it waited: %d commits, want 1", n)
+	}
+
+	ran = make(chan struct{})
+	go func() {
+		done <- s.e.WriteTx(unhurried, func(tx sqlstore.Querier) error {
+			defer close(ran)
+			return insert("closing")(tx)
+		})
+	}()
+	<-ran
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("an unhurried write waiting as the store closed: %v", err)
+	}
+	if got, want := stored(t, s, path), []string{"alone", "closing", "company", "waiting"}; !slices.Equal(got, want) {
+		t.Errorf("stored %q, want %q", got, want)
+	}
 }
