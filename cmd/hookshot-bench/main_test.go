@@ -47,6 +47,20 @@ func TestParseWriteBytes(t *testing.T) {
 	}
 }
 
+func TestParseMachineCPU(t *testing.T) {
+	// guest and guest_nice (the last two) are already in user and nice.
+	got, err := parseMachineCPU([]byte("cpu  600 10 150 200 20 0 5 15 40 0\ncpu0 300 5 75 100 10 0 2 8 20 0\n"))
+	if err != nil || got != (cpuTimes{total: 1000, steal: 15}) {
+		t.Fatalf("parseMachineCPU = %+v, %v; want 1000 ticks, 15 stolen", got, err)
+	}
+	if _, err := parseMachineCPU([]byte("intr 12 3\n")); err == nil {
+		t.Fatal("a line that is not the cpu line parsed")
+	}
+	if s := stealShare(cpuTimes{1000, 15}, cpuTimes{3000, 515}, nil, nil); s != 0.25 {
+		t.Fatalf("stealShare = %v, want 0.25", s)
+	}
+}
+
 func TestSentAt(t *testing.T) {
 	p := payload(7)
 	sent := sentAt(p)
@@ -86,7 +100,7 @@ func TestSmallRun(t *testing.T) {
 		}
 		var out bytes.Buffer
 		r.print(&out)
-		for _, want := range []string{"ratio:", "µs of Hookshot CPU per delivery", "peak RSS", "0 lost, 0 duplicates"} {
+		for _, want := range []string{"ratio:", "µs of Hookshot CPU per delivery", "peak RSS", "0 lost, 0 duplicates", "steal:"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("the report lacks %q:\n%s", want, out.String())
 			}

@@ -29,6 +29,9 @@ type result struct {
 	// bytes Hookshot's process wrote to storage (not PostgreSQL's)
 	writtenPerDelivery float64
 	lost, duplicates   int64
+	// the share of the machine's CPU time taken by other guests of the
+	// hypervisor during the raw and the Hookshot run; -1 when unknown
+	rawSteal, runSteal float64
 }
 
 func (r *result) print(w io.Writer) {
@@ -59,7 +62,16 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "disk:      %.0f bytes written by Hookshot per delivery\n", r.writtenPerDelivery)
 	fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", float64(r.peakRSS)/(1<<20))
 	fmt.Fprintf(w, "integrity: %d deliveries, %d lost, %d duplicates\n", r.deliveries, r.lost, r.duplicates)
+	if r.runSteal >= 0 {
+		fmt.Fprintf(w, "steal:     %s of the machine's CPU time went to other guests of its host during the Hookshot run", percent(r.runSteal))
+		if r.rawRequests > 0 && r.rawSteal >= 0 {
+			fmt.Fprintf(w, ", %s during the raw run", percent(r.rawSteal))
+		}
+		fmt.Fprintln(w, "; above a few per cent the figures are the host's more than Hookshot's")
+	}
 }
+
+func percent(share float64) string { return fmt.Sprintf("%.1f %%", share*100) }
 
 func ms(sorted []float64, q float64) string {
 	if len(sorted) == 0 {

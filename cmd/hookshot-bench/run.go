@@ -56,6 +56,7 @@ func rawRun(ctx context.Context, rcv *receiverProcess, certs *certFiles, o optio
 	}
 	before, _ := rcv.stats()
 	self0, _ := processCPU(os.Getpid())
+	machine0, err0 := machineCPU()
 	var sent atomic.Int64
 	var failed atomic.Int64
 	deadline := time.Now().Add(o.raw)
@@ -85,6 +86,8 @@ func rawRun(ctx context.Context, rcv *receiverProcess, certs *certFiles, o optio
 	wg.Wait()
 	elapsed := time.Since(start)
 	self1, _ := processCPU(os.Getpid())
+	machine1, err1 := machineCPU()
+	r.rawSteal = stealShare(machine0, machine1, err0, err1)
 	after, err := rcv.stats()
 	if err != nil {
 		return err
@@ -186,6 +189,7 @@ func hookshotRun(ctx context.Context, rcv *receiverProcess, certs *certFiles, wo
 	cpu0, _ := processCPU(pid)
 	written0, _ := writeBytes(pid)
 	pg0 := postgresCPU()
+	machine0, machineErr0 := machineCPU()
 	total := int64(o.events) * int64(o.webhooks)
 
 	fmt.Fprintf(logw, "publishing %d events to %d webhooks…\n", o.events, o.webhooks)
@@ -219,6 +223,8 @@ func hookshotRun(ctx context.Context, rcv *receiverProcess, certs *certFiles, wo
 	cpu1, _ := processCPU(pid)
 	written1, _ := writeBytes(pid)
 	pg1 := postgresCPU()
+	machine1, machineErr1 := machineCPU()
+	r.runSteal = stealShare(machine0, machine1, machineErr0, machineErr1)
 	rss, _ := peakRSS(pid)
 
 	r.deliveries = total
