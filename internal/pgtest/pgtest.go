@@ -7,12 +7,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // EnvURL names the environment variable holding the URL of the test
@@ -68,7 +70,7 @@ func URL(t testing.TB) string {
 			return
 		}
 		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if err := dropSchema(ctx, conn, schema); err != nil {
 			t.Errorf("dropping test schema %s: %v", schema, err)
 		}
 	})
@@ -77,4 +79,28 @@ func URL(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// dropSchema drops schema and everything in it. A session of the test that
+// is still ending (a hookshot process's pool closing, a statement cut
+// short) may lock the same tables in another order, and PostgreSQL then
+// breaks the deadlock by failing one of the two, sometimes the DROP: that
+// DROP is tried again rather than fail a test that passed.
+func dropSchema(ctx context.Context, conn *pgx.Conn, schema string) error {
+	var err error
+	for try := 0; try < 5; try++ {
+		if _, err = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err == nil {
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "40P01" { // deadlock_detected
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try+1) * 100 * time.Millisecond):
+		}
+	}
+	return err
 }
