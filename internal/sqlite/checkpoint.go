@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -59,6 +60,12 @@ type checkpointer struct {
 	frames  int           // pending pages that make a checkpoint
 	due     chan struct{} // the writer's word that frames are pending; buffered
 
+	// shm is the WAL index, read by the writer after each COMMIT and by
+	// the loop's idle looks; opened by the first read after a connection
+	// has made the file.
+	shmMu sync.Mutex
+	shm   *os.File
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -79,11 +86,12 @@ func startCheckpointer(e *engine, db *sql.DB, path string, idle time.Duration, f
 	return c
 }
 
-// walGrew is the writer's word, after a COMMIT, that the WAL index it read
-// (w) says what it says: once c.frames pages wait to be copied, it wakes
-// the checkpointer.
-func (c *checkpointer) walGrew(w walIndex) {
-	if w.frames-w.copied < c.frames {
+// committed is the writer's word, after a COMMIT: once the WAL index says
+// that c.frames pages wait to be copied, it wakes the checkpointer. An
+// index it cannot read leaves the pages to the idle looks.
+func (c *checkpointer) committed() {
+	w, err := c.index()
+	if err != nil || w.frames-w.copied < c.frames {
 		return
 	}
 	select {
@@ -92,16 +100,26 @@ func (c *checkpointer) walGrew(w walIndex) {
 	}
 }
 
+// index reads the WAL index, one pread of the -shm file.
+func (c *checkpointer) index() (walIndex, error) {
+	c.shmMu.Lock()
+	if c.shm == nil {
+		f, err := os.Open(c.shmPath)
+		if err != nil {
+			c.shmMu.Unlock()
+			return walIndex{}, err
+		}
+		c.shm = f
+	}
+	shm := c.shm
+	c.shmMu.Unlock()
+	return readWALIndex(shm)
+}
+
 func (c *checkpointer) loop(ctx context.Context) {
 	defer close(c.done)
 	tick := time.NewTicker(c.idle)
 	defer tick.Stop()
-	var shm *os.File // opened once the first connection has made it
-	defer func() {
-		if shm != nil {
-			shm.Close()
-		}
-	}()
 	var last walIndex
 	for {
 		select {
@@ -112,14 +130,7 @@ func (c *checkpointer) loop(ctx context.Context) {
 			// writer's next commit wakes us again.
 			_ = c.checkpoint(ctx)
 		case <-tick.C:
-			if shm == nil {
-				f, err := os.Open(c.shmPath)
-				if err != nil {
-					continue
-				}
-				shm = f
-			}
-			w, err := readWALIndex(shm)
+			w, err := c.index()
 			if err != nil {
 				continue
 			}
@@ -188,5 +199,11 @@ func (c *checkpointer) stop(e *engine) error {
 	e.ckpt.CompareAndSwap(c, nil)
 	c.cancel()
 	<-c.done
+	c.shmMu.Lock()
+	if c.shm != nil {
+		c.shm.Close()
+		c.shm = nil
+	}
+	c.shmMu.Unlock()
 	return c.db.Close()
 }

@@ -45,13 +45,14 @@ func newBlobWriter(t *testing.T, writerCheckpoint int) *blobWriter {
 	return &blobWriter{s: s, path: path, rng: rand.NewChaCha8([32]byte{}), buf: make([]byte, blobSize)}
 }
 
-func (w *blobWriter) start(t *testing.T, frames int) *checkpointer {
+// start starts a checkpointer that looks at the WAL every idle.
+func (w *blobWriter) start(t *testing.T, frames int, idle time.Duration) *checkpointer {
 	t.Helper()
 	db, err := sql.Open("sqlite", w.path+"?_synchronous=FULL")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startCheckpointer(w.s.e, db, w.path, 10*time.Millisecond, frames)
+	return startCheckpointer(w.s.e, db, w.path, idle, frames)
 }
 
 func (w *blobWriter) write(t *testing.T) {
@@ -94,7 +95,7 @@ func (w *blobWriter) walSize(t *testing.T) int64 {
 func TestCheckpointerCopies(t *testing.T) {
 	const threshold = 64
 	w := newBlobWriter(t, 0)
-	c := w.start(t, threshold)
+	c := w.start(t, threshold, 10*time.Millisecond)
 	for range 200 { // about 3,300 pages
 		w.write(t)
 	}
@@ -127,6 +128,25 @@ func TestCheckpointerCopies(t *testing.T) {
 	}
 }
 
+// The writer's commits wake the checkpointer once its threshold of pages
+// waits: with its own looks an hour apart, only that wake-up copies.
+func TestCheckpointerWokenByCommits(t *testing.T) {
+	const threshold = 64
+	w := newBlobWriter(t, 0)
+	c := w.start(t, threshold, time.Hour)
+	defer c.stop(w.s.e)
+	for range 10 { // about 170 pages
+		w.write(t)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for wi := w.index(t); wi.copied < threshold; wi = w.index(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d pages copied 5s after the last write, want at least %d", wi.copied, wi.frames, threshold)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Under writes that never let up, the checkpointer and the write
 // connection's own checkpoints at a higher mark keep the WAL file
 // bounded; the same writes with neither grow it past the bound.
@@ -142,7 +162,7 @@ func TestCheckpointerBoundsWAL(t *testing.T) {
 			w := newBlobWriter(t, 0)
 			if checkpoints {
 				w = newBlobWriter(t, writerMark)
-				c := w.start(t, writerMark/4)
+				c := w.start(t, writerMark/4, 10*time.Millisecond)
 				defer c.stop(w.s.e)
 			}
 			var largest int64

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -83,9 +82,6 @@ type writer struct {
 	// company times a group's wait for company; reused, stopped between
 	// waits.
 	company *time.Timer
-	// shm is the WAL index, read after each COMMIT for the checkpointer
-	// (checkpoint.go); opened at the first.
-	shm *os.File
 }
 
 func newWriter(e *engine) *writer {
@@ -109,9 +105,6 @@ func newWriter(e *engine) *writer {
 func (w *writer) stop() {
 	close(w.closing)
 	<-w.stopped
-	if w.shm != nil {
-		w.shm.Close()
-	}
 }
 
 // do runs fn as a member of a group and returns once the group's COMMIT
@@ -216,27 +209,8 @@ func (w *writer) group(first *writeRequest) {
 	for _, m := range w.committing {
 		m.done <- err
 	}
-	if err == nil {
-		w.tellCheckpointer()
-	}
-}
-
-// tellCheckpointer reads the WAL index, one pread of the -shm file, for
-// the checkpointer to know how many pages wait to be copied.
-func (w *writer) tellCheckpointer() {
-	c := w.e.ckpt.Load()
-	if c == nil {
-		return
-	}
-	if w.shm == nil {
-		f, err := os.Open(w.e.path + "-shm")
-		if err != nil {
-			return // the checkpointer's own looks find the pages
-		}
-		w.shm = f
-	}
-	if idx, err := readWALIndex(w.shm); err == nil {
-		c.walGrew(idx)
+	if c := w.e.ckpt.Load(); err == nil && c != nil {
+		c.committed()
 	}
 }
 
