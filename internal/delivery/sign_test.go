@@ -132,6 +132,19 @@ func TestSign(t *testing.T) {
 			if err := s.sign(t.Context(), d, &c.w, c.creds, body, at, signed); err != nil {
 				t.Fatalf("sign: %v", err)
 			}
+			// The header map is made for headerCount's headers: one it
+			// did not count would grow the map on every attempt.
+			job := &hookshot.Job{Delivery: d, Webhook: &c.w}
+			sent := s.headers(job)
+			if err := s.sign(t.Context(), d, &c.w, c.creds, body, at, sent); err != nil {
+				t.Fatalf("sign: %v", err)
+			}
+			if c.w.Auth.Type == hookshot.AuthBasic || c.w.Auth.Type == hookshot.AuthOAuth2 {
+				sent["Authorization"] = []string{"redacted"}
+			}
+			if len(sent) > headerCount(job) {
+				t.Errorf("%d headers sent, %d counted by headerCount: %v", len(sent), headerCount(job), sent)
+			}
 			// As a receiver reads them: spelt as sent, canonical once
 			// received.
 			header := http.Header{}
